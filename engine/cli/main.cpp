@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("r1-worker: under construction"); return 0; }

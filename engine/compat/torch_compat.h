@@ -1,0 +1,51 @@
+#pragma once
+// Every LibTorch version difference lives here (Debian 12: 1.13.1 CPU; accelerator: 2.x + CUDA).
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <optional>
+#include <string>
+
+namespace r1::compat {
+
+inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
+
+inline std::string torch_version() { return TORCH_VERSION; }
+
+// Fused attention where LibTorch has a public SDPA (2.x); nullopt means "use the fallback".
+// q: [B,H,T,Dqk], k: [B,H,S,Dqk], v: [B,H,S,Dv]; causal.
+inline std::optional<at::Tensor> fused_causal_attention(const at::Tensor& q, const at::Tensor& k,
+                                                        const at::Tensor& v, double scale) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0,
+                                          /*is_causal=*/true, scale);
+#else
+  (void)q; (void)k; (void)v; (void)scale;
+  return std::nullopt;
+#endif
+}
+
+// Autocast (mixed precision) for the current thread.
+inline void set_autocast(const torch::Device& device, bool enabled, at::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 4 || TORCH_VERSION_MAJOR >= 3
+  at::autocast::set_autocast_enabled(device.type(), enabled);
+  if (enabled) at::autocast::set_autocast_dtype(device.type(), dtype);
+#else
+  if (device.is_cuda()) {
+    at::autocast::set_enabled(enabled);
+    if (enabled) at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    if (enabled) at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+  if (!enabled) at::autocast::clear_cache();
+}
+
+// Generator state as a byte tensor.
+inline at::Tensor generator_state(const at::Generator& gen) { return gen.get_state(); }
+inline void set_generator_state(at::Generator& gen, const at::Tensor& state) { gen.set_state(state); }
+
+inline bool cuda_available() { return torch::cuda::is_available(); }
+
+}  // namespace r1::compat

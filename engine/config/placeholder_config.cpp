@@ -1,0 +1,1 @@
+namespace r1 { int config_placeholder() { return 0; } }

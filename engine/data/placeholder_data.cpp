@@ -1,0 +1,1 @@
+namespace r1 { int data_placeholder() { return 0; } }

@@ -1,0 +1,1 @@
+namespace r1 { int events_placeholder() { return 0; } }
