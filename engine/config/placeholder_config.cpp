@@ -1,1 +1,0 @@
-namespace r1 { int config_placeholder() { return 0; } }

@@ -1,1 +1,0 @@
-namespace r1 { int events_placeholder() { return 0; } }
