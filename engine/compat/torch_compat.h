@@ -2,6 +2,7 @@
 // Every LibTorch version difference lives here (Debian 12: 1.13.1 CPU; accelerator: 2.x + CUDA).
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <ATen/autocast_mode.h>
 
 #include <optional>
 #include <string>

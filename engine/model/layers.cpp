@@ -1,0 +1,52 @@
+#include "engine/model/layers.h"
+
+namespace r1::model {
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  auto xf = x.to(torch::kFloat32);
+  if (x.scalar_type() == torch::kFloat64) xf = x;
+  auto y = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
+  return (y * weight.to(y.scalar_type())).to(x.scalar_type());
+}
+
+torch::nn::Linear linear(int64_t in, int64_t out) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+}
+
+SwiGLUImpl::SwiGLUImpl(int64_t dim, int64_t inter) {
+  w1 = register_module("w1", linear(dim, inter));
+  w2 = register_module("w2", linear(inter, dim));
+  w3 = register_module("w3", linear(dim, inter));
+}
+
+torch::Tensor SwiGLUImpl::forward(const torch::Tensor& x) {
+  return w2(torch::silu(w1(x)) * w3(x));
+}
+
+Rope make_rope(int64_t seq_len, int64_t rope_dim, double theta, const torch::Device& device,
+               torch::ScalarType dtype) {
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  auto i = torch::arange(0, rope_dim, 2, opts);
+  auto inv_freq = torch::pow(theta, -i / static_cast<double>(rope_dim));
+  auto pos = torch::arange(seq_len, opts);
+  auto ang = torch::outer(pos, inv_freq);
+  return {ang.cos().to(dtype).to(device), ang.sin().to(dtype).to(device)};
+}
+
+torch::Tensor apply_rope(const torch::Tensor& x, const Rope& rope) {
+  const auto T = x.size(1);
+  auto shape = x.sizes().vec();
+  auto ct = x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  auto xp = x.to(ct).reshape({x.size(0), T, x.size(2), -1, 2});
+  auto x0 = xp.select(-1, 0), x1 = xp.select(-1, 1);
+  auto c = rope.cos.slice(0, 0, T).to(ct).view({1, T, 1, -1});
+  auto s = rope.sin.slice(0, 0, T).to(ct).view({1, T, 1, -1});
+  auto out = torch::stack({x0 * c - x1 * s, x0 * s + x1 * c}, -1);
+  return out.reshape(shape).to(x.scalar_type());
+}
+
+}  // namespace r1::model

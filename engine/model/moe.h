@@ -1,0 +1,45 @@
+#pragma once
+// DeepSeekMoE: shared SwiGLU experts + routed SwiGLU experts with sigmoid affinities,
+// (group-limited) top-k chosen on bias-adjusted scores, gate weights from the unbiased scores.
+// Auxiliary-loss-free balancing: the per-expert bias is a buffer updated outside autograd.
+#include "engine/config/config.h"
+#include "engine/model/layers.h"
+
+namespace r1::model {
+
+struct Routing {
+  torch::Tensor weights;  // [N, k], from unbiased scores, normalized, times route_scale
+  torch::Tensor indices;  // [N, k] int64
+  torch::Tensor scores;   // [N, E] sigmoid affinities (with grad)
+};
+
+struct GateImpl : torch::nn::Module {
+  explicit GateImpl(const ModelConfig& cfg);
+  Routing forward(const torch::Tensor& x);  // x: [N, dim]
+  int64_t topk, n_groups, topk_groups;
+  double route_scale;
+  torch::Tensor weight;  // [E, dim]
+  torch::Tensor bias;    // [E] buffer: used only to choose experts
+};
+TORCH_MODULE(Gate);
+
+struct MoEImpl : torch::nn::Module {
+  explicit MoEImpl(const ModelConfig& cfg);
+  // x: [B, T, dim] -> [B, T, dim]. Accumulates per-expert token counts in `load`.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // bias += gamma * sign(mean(load) - load); then load is cleared. Returns the load fractions.
+  torch::Tensor update_bias(double gamma);
+
+  int64_t n_routed, topk;
+  double balance_alpha;
+  Gate gate{nullptr};
+  torch::nn::ModuleList experts{nullptr};
+  SwiGLU shared{nullptr};  // n_shared experts fused into one SwiGLU of n_shared * moe_inter
+  torch::Tensor load;         // [E] float64 counts since the last update_bias (CPU)
+  torch::Tensor last_counts;  // [E] counts of the last forward (CPU, int64)
+  torch::Tensor balance_loss; // scalar of the last forward (undefined when alpha == 0)
+};
+TORCH_MODULE(MoE);
+
+}  // namespace r1::model
