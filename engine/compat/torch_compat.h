@@ -10,6 +10,11 @@
 namespace r1::compat {
 
 inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
+#ifdef R1_WITH_CUDA
+inline constexpr bool kTorchHasCuda = true;
+#else
+inline constexpr bool kTorchHasCuda = false;
+#endif
 
 inline std::string torch_version() { return TORCH_VERSION; }
 
@@ -48,5 +53,47 @@ inline at::Tensor generator_state(const at::Generator& gen) { return gen.get_sta
 inline void set_generator_state(at::Generator& gen, const at::Tensor& state) { gen.set_state(state); }
 
 inline bool cuda_available() { return torch::cuda::is_available(); }
+
+}  // namespace r1::compat
+
+#ifdef R1_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace r1::compat {
+
+inline std::string device_name(const torch::Device& d) {
+#ifdef R1_WITH_CUDA
+  if (d.is_cuda()) return at::cuda::getDeviceProperties(d.has_index() ? d.index() : 0)->name;
+#endif
+  return d.is_cuda() ? "cuda" : "cpu";
+}
+
+// Peak bytes allocated on a CUDA device since the last reset; -1 on CPU.
+inline int64_t cuda_peak_bytes(const torch::Device& d) {
+#ifdef R1_WITH_CUDA
+  if (d.is_cuda()) {
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d.has_index() ? d.index() : 0);
+    return stats.allocated_bytes[0].peak;
+  }
+#endif
+  (void)d;
+  return -1;
+}
+
+inline void cuda_reset_peak(const torch::Device& d) {
+#ifdef R1_WITH_CUDA
+  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.has_index() ? d.index() : 0);
+#endif
+  (void)d;
+}
+
+inline void synchronize(const torch::Device& d) {
+#ifdef R1_WITH_CUDA
+  if (d.is_cuda()) torch::cuda::synchronize(d.has_index() ? d.index() : 0);
+#endif
+  (void)d;
+}
 
 }  // namespace r1::compat

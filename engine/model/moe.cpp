@@ -58,7 +58,7 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x) {
   auto token_of = order.div(topk, "floor");
   auto counts = torch::bincount(flat_idx, {}, n_routed).to(torch::kCPU);
   last_counts = counts;
-  load += counts.to(torch::kFloat64);
+  if (is_training()) load += counts.to(torch::kFloat64);  // evaluation never moves the bias
   auto w_sorted = r.weights.reshape({-1}).index_select(0, order).unsqueeze(1);
 
   auto y = torch::zeros_like(flat);

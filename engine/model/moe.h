@@ -25,7 +25,7 @@ TORCH_MODULE(Gate);
 
 struct MoEImpl : torch::nn::Module {
   explicit MoEImpl(const ModelConfig& cfg);
-  // x: [B, T, dim] -> [B, T, dim]. Accumulates per-expert token counts in `load`.
+  // x: [B, T, dim] -> [B, T, dim]. In training mode accumulates per-expert counts in `load`.
   torch::Tensor forward(const torch::Tensor& x);
 
   // bias += gamma * sign(mean(load) - load); then load is cleared. Returns the load fractions.

@@ -1,1 +1,0 @@
-namespace r1 { int data_placeholder() { return 0; } }

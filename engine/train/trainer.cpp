@@ -1,0 +1,438 @@
+#include "engine/train/trainer.h"
+
+#include "engine/compat/torch_compat.h"
+#include "engine/data/corpus.h"
+#include "engine/data/data_error.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/schedule.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace r1::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+namespace F = torch::nn::functional;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string hex(uint64_t v) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+torch::Device parse_device(const std::string& s) {
+  if (s == "cpu") return torch::kCPU;
+  if (!compat::cuda_available())
+    throw ConfigError("key 'train.device': '" + s + "' requested but " +
+                      (compat::kTorchHasCuda ? "no CUDA GPU is visible"
+                                     : "this build's LibTorch has no CUDA"));
+  return s == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(s);
+}
+
+}  // namespace
+
+std::string default_cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
+    return std::string(x) + "/r1-workbench";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/r1-workbench";
+  return "/tmp/r1-workbench-cache";
+}
+
+Trainer::Trainer(Config cfg, std::shared_ptr<events::EventSink> sink, TrainerHooks hooks)
+    : cfg_(std::move(cfg)), sink_(std::move(sink)), hooks_(std::move(hooks)) {
+  if (!sink_) sink_ = std::make_shared<events::NullSink>();
+}
+
+Trainer::~Trainer() = default;
+
+std::string Trainer::run_dir() const { return cfg_.run.dir + "/" + cfg_.run.name; }
+
+void Trainer::emit(events::Payload p) {
+  sink_->emit(events::make_event(std::move(p), cfg_.run.name));
+}
+
+void Trainer::log(events::LogLevel level, const std::string& text) {
+  emit(events::Log{level, text});
+}
+
+void Trainer::setup() {
+  validate(cfg_);
+  device_ = parse_device(cfg_.train.device);
+  if (cfg_.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg_.train.threads));
+  torch::manual_seed(static_cast<uint64_t>(cfg_.train.seed));
+
+  const std::string dir = run_dir();
+  fs::create_directories(dir + "/checkpoints");
+  save_config(cfg_, dir + "/config.toml");
+
+  // Resolve the checkpoint first: a resumed run uses the tokenizer it was trained with.
+  std::string resume_path;
+  if (!cfg_.checkpoint.resume.empty()) {
+    if (cfg_.checkpoint.resume == "latest") {
+      auto all = list_checkpoints(dir + "/checkpoints");
+      if (all.empty())
+        throw CheckpointError("key 'checkpoint.resume' = latest: " + dir +
+                              "/checkpoints holds no checkpoint");
+      resume_path = all.back();
+    } else {
+      resume_path = cfg_.checkpoint.resume;
+    }
+  }
+  std::string tok_path = cfg_.data.tokenizer.empty() ? dir + "/tokenizer.txt" : cfg_.data.tokenizer;
+  if (!resume_path.empty() && cfg_.data.tokenizer.empty()) {
+    CheckpointMeta meta = load_checkpoint(resume_path, nullptr, nullptr);
+    if (!meta.tokenizer_text.empty() && read_file(tok_path) != meta.tokenizer_text) {
+      std::ofstream(tok_path, std::ios::binary | std::ios::trunc) << meta.tokenizer_text;
+    }
+  }
+
+  data::DataOptions opt;
+  opt.paths = cfg_.data.paths.empty() ? data::default_corpus_paths() : cfg_.data.paths;
+  if (opt.paths.empty())
+    throw data::DataError("data.paths is empty and the default corpus (/usr/share/games/"
+                          "fortunes, Debian packages fortunes and fortunes-zh) is not installed");
+  opt.vocab_size = static_cast<int>(cfg_.model.vocab_size);
+  opt.val_fraction = cfg_.data.val_fraction;
+  opt.cache_dir = cfg_.data.cache_dir.empty() ? default_cache_dir() : cfg_.data.cache_dir;
+  opt.tokenizer_path = tok_path;
+  data_ = std::make_unique<data::PreparedData>(
+      data::prepare_data(opt, [this](const std::string& s) { log(events::LogLevel::Info, s); }));
+  if (data_->tokenizer.vocab_size() > cfg_.model.vocab_size)
+    throw ConfigError("key 'model.vocab_size': " + std::to_string(cfg_.model.vocab_size) +
+                      " is smaller than the tokenizer's " +
+                      std::to_string(data_->tokenizer.vocab_size()) + " tokens (" + tok_path + ")");
+  tokenizer_text_ = read_file(data_->tokenizer_path);
+  data_fp_ = hex(data_->tokens.tokenizer_fingerprint()) + "-" +
+             hex(data_->tokens.source_fingerprint());
+
+  const int64_t window = cfg_.data.seq_len + cfg_.model.mtp_depth + 1;
+  const size_t n = data_->tokens.size(), split = data_->train_tokens;
+  if (split < static_cast<size_t>(window))
+    throw data::DataError("corpus: only " + std::to_string(split) +
+                          " training tokens, but one window (data.seq_len + model.mtp_depth + 1)"
+                          " needs " + std::to_string(window));
+  const uint64_t seed = static_cast<uint64_t>(cfg_.train.seed);
+  train_batches_ = std::make_unique<BatchSampler>(&data_->tokens, 0, split, window, seed);
+  if (n - split >= static_cast<size_t>(cfg_.data.seq_len + 1)) {
+    val_batches_ = std::make_unique<BatchSampler>(&data_->tokens, split, n, cfg_.data.seq_len + 1,
+                                                  seed);
+  } else {
+    log(events::LogLevel::Warn, "validation split holds " + std::to_string(n - split) +
+                                    " tokens, fewer than one sequence: evaluation is off");
+  }
+
+  model_ = model::R1Model(cfg_.model);
+  model_->to(device_);
+  build_optimizer();
+  scaler_ = LossScaler(cfg_.train.precision == "fp16", cfg_.train.loss_scale_init,
+                       cfg_.train.scale_window);
+  if (!resume_path.empty()) resume_from(resume_path);
+}
+
+void Trainer::build_optimizer() {
+  // Layered learning rates (embedding + head vs body); no weight decay on norms and biases.
+  std::vector<torch::Tensor> groups[4];
+  for (auto& np : model_->named_parameters()) {
+    const auto& name = np.key();
+    bool embed = name.rfind("embed.", 0) == 0 || name.rfind("head.", 0) == 0;
+    bool no_decay = np.value().dim() < 2;
+    groups[(embed ? 0 : 2) + (no_decay ? 1 : 0)].push_back(np.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> pg;
+  group_lr_.clear();
+  params_.clear();
+  const auto& t = cfg_.train;
+  for (int g = 0; g < 4; ++g) {
+    if (groups[g].empty()) continue;
+    double lr = g < 2 ? t.lr_embed : t.lr;
+    auto o = std::make_unique<torch::optim::AdamWOptions>(lr);
+    o->betas({t.beta1, t.beta2}).eps(t.eps).weight_decay(g % 2 ? 0.0 : t.weight_decay);
+    pg.emplace_back(groups[g], std::move(o));
+    group_lr_.push_back(lr);
+    params_.insert(params_.end(), groups[g].begin(), groups[g].end());
+  }
+  optim_ = std::make_unique<torch::optim::AdamW>(
+      pg, torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).eps(t.eps));
+}
+
+void Trainer::set_lrs(double factor) {
+  auto& groups = optim_->param_groups();
+  for (size_t i = 0; i < groups.size(); ++i)
+    static_cast<torch::optim::AdamWOptions&>(groups[i].options()).lr(group_lr_[i] * factor);
+}
+
+void Trainer::resume_from(const std::string& path) {
+  CheckpointMeta meta = load_checkpoint(path, model_.get(), optim_.get(), device_);
+  step_ = meta.step;
+  tokens_ = meta.tokens;
+  best_val_ = meta.best_val_loss;
+  if (meta.scaler_state.defined()) scaler_.load_state(meta.scaler_state);
+  if (meta.rng_cpu.defined()) {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    compat::set_generator_state(gen, meta.rng_cpu);
+  }
+  if (meta.data_fingerprint != data_fp_)
+    log(events::LogLevel::Warn, "the corpus or tokenizer changed since " + path +
+                                    ": resuming on different data");
+  resumed_from_ = step_;
+  log(events::LogLevel::Info, "resumed from " + path + " at step " + std::to_string(step_));
+}
+
+StepStats Trainer::train_step() {
+  const auto t0 = Clock::now();
+  const auto& t = cfg_.train;
+  const bool amp = t.precision != "fp32";
+  const auto amp_dtype = t.precision == "fp16" ? torch::kHalf : torch::kBFloat16;
+  model_->train();
+  optim_->zero_grad();
+
+  StepStats s;
+  torch::Tensor loss_sum, main_sum, mtp_sum, bal_sum;
+  auto add = [](torch::Tensor& acc, const torch::Tensor& v) {
+    if (!v.defined()) return;
+    auto d = v.detach().to(torch::kFloat64);
+    acc = acc.defined() ? acc + d : d;
+  };
+  for (int64_t m = 0; m < t.grad_accum; ++m) {
+    auto batch = train_batches_->train_batch(step_, m, cfg_.data.batch_size).to(device_);
+    if (amp) compat::set_autocast(device_, true, amp_dtype);
+    model::LossParts parts;
+    try {
+      parts = model_(batch, t.label_smoothing);
+    } catch (...) {
+      if (amp) compat::set_autocast(device_, false, amp_dtype);
+      throw;
+    }
+    if (amp) compat::set_autocast(device_, false, amp_dtype);
+    scaler_.scale_loss(parts.loss / static_cast<double>(t.grad_accum)).backward();
+    add(loss_sum, parts.loss);
+    add(main_sum, parts.main);
+    add(mtp_sum, parts.mtp);
+    add(bal_sum, parts.balance);
+  }
+  if (hooks_.after_backward) hooks_.after_backward(step_, model_);
+
+  const bool finite = scaler_.unscale_and_check(params_);
+  s.skipped = scaler_.update(finite);
+  const double factor =
+      lr_factor(step_, t.steps, t.warmup_steps, t.schedule, t.min_lr_ratio);
+  set_lrs(factor);
+  s.lr = group_lr_.empty() ? 0 : t.lr * factor;
+  if (!s.skipped) {
+    double max_norm = t.clip_grad > 0 ? t.clip_grad : std::numeric_limits<double>::infinity();
+    s.grad_norm = torch::nn::utils::clip_grad_norm_(params_, max_norm);
+    optim_->step();
+  } else {
+    s.grad_norm = std::numeric_limits<double>::quiet_NaN();
+  }
+  for (auto& moe : model_->moe_layers()) {
+    auto frac = moe->update_bias(cfg_.model.bias_update_speed).contiguous();
+    s.expert_load.emplace_back(frac.data_ptr<double>(), frac.data_ptr<double>() + frac.numel());
+  }
+  const double inv = 1.0 / static_cast<double>(t.grad_accum);
+  auto val = [&](const torch::Tensor& x) { return x.defined() ? x.item<double>() * inv : 0.0; };
+  s.loss = val(loss_sum);
+  s.loss_main = val(main_sum);
+  s.loss_mtp = val(mtp_sum);
+  s.loss_balance = val(bal_sum);
+  ++step_;
+  tokens_ += t.grad_accum * cfg_.data.batch_size * cfg_.data.seq_len;
+  compat::synchronize(device_);
+  s.step = step_;
+  s.ms = seconds_since(t0) * 1e3;
+  return s;
+}
+
+EvalStats Trainer::evaluate() {
+  EvalStats e;
+  if (!val_batches_) {
+    e.loss = e.perplexity = e.bits_per_byte = std::numeric_limits<double>::quiet_NaN();
+    return e;
+  }
+  torch::NoGradGuard ng;
+  model_->eval();
+  const auto& t = cfg_.train;
+  const bool amp = t.precision != "fp32";
+  const auto amp_dtype = t.precision == "fp16" ? torch::kHalf : torch::kBFloat16;
+  const int64_t V = cfg_.model.vocab_size, T = cfg_.data.seq_len;
+  std::vector<int64_t> lens(static_cast<size_t>(V), 0);
+  for (int64_t i = 0; i < data_->tokenizer.vocab_size(); ++i)
+    lens[static_cast<size_t>(i)] =
+        static_cast<int64_t>(data_->tokenizer.token_bytes(static_cast<int>(i)).size());
+  auto len_t = torch::tensor(lens, torch::kInt64);
+  double nll = 0;
+  int64_t bytes = 0;
+  for (int64_t i = 0; i < cfg_.eval.batches; ++i) {
+    auto batch = val_batches_->fixed_batch(i, cfg_.eval.batches, cfg_.data.batch_size);
+    auto targets = batch.narrow(1, 1, T);
+    bytes += len_t.index_select(0, targets.reshape({-1})).sum().item<int64_t>();
+    batch = batch.to(device_);
+    if (amp) compat::set_autocast(device_, true, amp_dtype);
+    auto logits = model_->logits(batch.narrow(1, 0, T));
+    if (amp) compat::set_autocast(device_, false, amp_dtype);
+    nll += F::cross_entropy(logits.to(torch::kFloat32).reshape({-1, V}),
+                            targets.reshape({-1}).to(device_),
+                            F::CrossEntropyFuncOptions().reduction(torch::kSum))
+               .item<double>();
+    e.tokens += targets.numel();
+  }
+  model_->train();
+  e.loss = nll / static_cast<double>(e.tokens);
+  e.perplexity = std::exp(e.loss);
+  e.bits_per_byte = bytes > 0 ? nll / std::log(2.0) / static_cast<double>(bytes) : 0.0;
+  return e;
+}
+
+std::string Trainer::save_checkpoint() {
+  const auto t0 = Clock::now();
+  CheckpointMeta m;
+  m.step = step_;
+  m.tokens = tokens_;
+  m.best_val_loss = best_val_;
+  m.config_toml = to_toml(cfg_);
+  m.tokenizer_text = tokenizer_text_;
+  m.data_fingerprint = data_fp_;
+  m.scaler_state = scaler_.state();
+  m.rng_cpu = compat::generator_state(at::detail::getDefaultCPUGenerator());
+  const std::string dir = run_dir() + "/checkpoints";
+  const std::string path = dir + "/" + checkpoint_name(step_);
+  int64_t bytes = r1::train::save_checkpoint(path, *model_, optim_.get(), m);
+  prune_checkpoints(dir, cfg_.checkpoint.keep_last);
+  emit(events::Checkpoint{step_, path, bytes, seconds_since(t0)});
+  return path;
+}
+
+std::optional<double> Trainer::mfu(double tokens_per_s) const {
+  double peak = cfg_.train.peak_tflops * 1e12;
+  if (peak <= 0 && device_.is_cuda()) {
+    std::string name = compat::device_name(device_);
+    bool low = cfg_.train.precision != "fp32";
+    if (name.find("H100") != std::string::npos || name.find("H200") != std::string::npos)
+      peak = low ? 989e12 : 67e12;
+    else if (name.find("A100") != std::string::npos)
+      peak = low ? 312e12 : 19.5e12;
+  }
+  if (peak <= 0) return std::nullopt;
+  return model_->flops_per_token(cfg_.data.seq_len) * tokens_per_s / peak;
+}
+
+events::FinishStatus Trainer::run() {
+  const auto t0 = Clock::now();
+  events::FinishStatus status = events::FinishStatus::Completed;
+  try {
+    setup();
+    auto pc = model_->param_counts();
+    events::RunStart rs;
+    rs.config = nlohmann::json::object();
+    for (const auto& f : config_fields()) {
+      std::visit([&](const auto& v) { rs.config[f.key] = v; }, f.get(cfg_));
+    }
+    rs.versions = {{"r1-workbench", "0.1.0"}, {"libtorch", compat::torch_version()},
+                   {"events", std::to_string(events::kSchemaVersion)}};
+    rs.device = cfg_.train.device + " (" + compat::device_name(device_) + ")";
+    rs.params_total = pc.total;
+    rs.params_active = pc.active;
+    rs.params_embedding = pc.embedding;
+    rs.resumed_from_step = resumed_from_;
+    emit(rs);
+
+    const auto& t = cfg_.train;
+    int64_t last_eval = -1, last_ckpt = resumed_from_ ? *resumed_from_ : -1;
+    while (step_ < t.steps) {
+      if (hooks_.stop_requested && hooks_.stop_requested()) {
+        status = events::FinishStatus::Stopped;
+        log(events::LogLevel::Info, "stop requested at step " + std::to_string(step_));
+        break;
+      }
+      StepStats s = train_step();
+      if (s.step % t.log_every == 0 || s.step == t.steps) {
+        events::Step e;
+        e.step = s.step;
+        e.tokens = tokens_;
+        e.loss = s.loss;
+        e.loss_main = s.loss_main;
+        if (cfg_.model.mtp_depth > 0) e.loss_mtp = s.loss_mtp;
+        if (cfg_.model.balance_loss_alpha > 0) e.loss_balance = s.loss_balance;
+        e.lr = s.lr;
+        e.grad_norm = s.grad_norm;
+        const double tok = static_cast<double>(t.grad_accum * cfg_.data.batch_size *
+                                               cfg_.data.seq_len);
+        e.tokens_per_s = tok / (s.ms / 1e3);
+        e.mfu = mfu(e.tokens_per_s);
+        if (scaler_.enabled()) e.loss_scale = scaler_.scale();
+        e.skipped = scaler_.skipped();
+        e.step_ms = s.ms;
+        e.expert_load = s.expert_load;
+        double bias_abs = 0;
+        for (auto& moe : model_->moe_layers())
+          bias_abs = std::max(bias_abs, moe->gate->bias.abs().max().item<double>());
+        if (!s.expert_load.empty()) e.router_bias_abs = bias_abs;
+        emit(e);
+      }
+      if (!std::isfinite(s.loss) && !scaler_.enabled())
+        log(events::LogLevel::Warn, "non-finite loss at step " + std::to_string(s.step) +
+                                        ": the step was skipped");
+      if (cfg_.eval.every > 0 && step_ % cfg_.eval.every == 0) {
+        EvalStats ev = evaluate();
+        if (!std::isnan(ev.loss)) {
+          if (std::isnan(best_val_) || ev.loss < best_val_) best_val_ = ev.loss;
+          emit(events::Eval{step_, ev.loss, ev.perplexity, ev.bits_per_byte, ev.tokens});
+        }
+        last_eval = step_;
+      }
+      if (cfg_.checkpoint.every > 0 && step_ % cfg_.checkpoint.every == 0) {
+        save_checkpoint();
+        last_ckpt = step_;
+      }
+    }
+    if (last_eval != step_ && status == events::FinishStatus::Completed && step_ > 0) {
+      EvalStats ev = evaluate();
+      if (!std::isnan(ev.loss)) {
+        if (std::isnan(best_val_) || ev.loss < best_val_) best_val_ = ev.loss;
+        emit(events::Eval{step_, ev.loss, ev.perplexity, ev.bits_per_byte, ev.tokens});
+      }
+    }
+    if (last_ckpt != step_) save_checkpoint();
+  } catch (const c10::Error& e) {
+    status = events::FinishStatus::Failed;
+    emit(events::Error{e.what_without_backtrace(), "libtorch", true});
+  } catch (const ConfigError& e) {
+    status = events::FinishStatus::Failed;
+    emit(events::Error{e.what(), "config", true});
+  } catch (const data::DataError& e) {
+    status = events::FinishStatus::Failed;
+    emit(events::Error{e.what(), "data", true});
+  } catch (const CheckpointError& e) {
+    status = events::FinishStatus::Failed;
+    emit(events::Error{e.what(), "checkpoint", true});
+  } catch (const std::exception& e) {
+    status = events::FinishStatus::Failed;
+    emit(events::Error{e.what(), "internal", true});
+  }
+  events::Finish fin;
+  fin.status = status;
+  fin.step = step_;
+  fin.seconds = seconds_since(t0);
+  if (!std::isnan(best_val_)) fin.best_val_loss = best_val_;
+  emit(fin);
+  return status;
+}
+
+}  // namespace r1::train

@@ -1,0 +1,88 @@
+#pragma once
+// The training loop of one process: data, model, AdamW with layered learning rates, schedule,
+// mixed precision with dynamic loss scaling, clipping, accumulation, evaluation, checkpoints,
+// router-bias balancing, and one event per thing that happens.
+#include "engine/config/config.h"
+#include "engine/data/dataset.h"
+#include "engine/events/sink.h"
+#include "engine/model/r1_model.h"
+#include "engine/train/batches.h"
+#include "engine/train/loss_scaler.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace r1::train {
+
+struct StepStats {
+  int64_t step = 0;  // steps done after this one
+  double loss = 0, loss_main = 0, loss_mtp = 0, loss_balance = 0;
+  double lr = 0, grad_norm = 0, ms = 0;
+  bool skipped = false;
+  std::vector<std::vector<double>> expert_load;
+};
+
+struct EvalStats {
+  double loss = 0, perplexity = 0, bits_per_byte = 0;
+  int64_t tokens = 0;
+};
+
+struct TrainerHooks {
+  std::function<bool()> stop_requested;  // checked at step boundaries
+  // Called after backward, before unscaling/clipping (fault injection in tests).
+  std::function<void(int64_t step, model::R1Model&)> after_backward;
+};
+
+class Trainer {
+ public:
+  Trainer(Config cfg, std::shared_ptr<events::EventSink> sink, TrainerHooks hooks = {});
+  ~Trainer();
+
+  // Everything, end to end; never throws: failures become an error and a finish event.
+  events::FinishStatus run();
+
+  // The pieces run() uses, public for tests and the bench.
+  void setup();  // data, model, optimizer, resume
+  StepStats train_step();
+  EvalStats evaluate();
+  std::string save_checkpoint();  // returns the path
+
+  int64_t step() const { return step_; }
+  model::R1Model& model() { return model_; }
+  const Config& config() const { return cfg_; }
+  const LossScaler& scaler() const { return scaler_; }
+  std::string run_dir() const;
+  const data::PreparedData& data() const { return *data_; }
+
+ private:
+  void emit(events::Payload p);
+  void log(events::LogLevel level, const std::string& text);
+  void build_optimizer();
+  void set_lrs(double factor);
+  void resume_from(const std::string& path);
+  std::optional<double> mfu(double tokens_per_s) const;
+
+  Config cfg_;
+  std::shared_ptr<events::EventSink> sink_;
+  TrainerHooks hooks_;
+  torch::Device device_{torch::kCPU};
+  std::unique_ptr<data::PreparedData> data_;
+  std::unique_ptr<BatchSampler> train_batches_, val_batches_;
+  model::R1Model model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optim_;
+  std::vector<double> group_lr_;  // peak learning rate per parameter group
+  std::vector<torch::Tensor> params_;
+  LossScaler scaler_;
+  int64_t step_ = 0;
+  int64_t tokens_ = 0;
+  double best_val_ = std::numeric_limits<double>::quiet_NaN();
+  std::optional<int64_t> resumed_from_;
+  std::string tokenizer_text_;
+  std::string data_fp_;
+};
+
+std::string default_cache_dir();
+
+}  // namespace r1::train
