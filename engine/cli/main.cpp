@@ -1,2 +1,236 @@
+// r1-worker: the headless engine. train | eval | sample | info | bench
+#include "engine/cli/progress.h"
+#include "engine/compat/torch_compat.h"
+#include "engine/config/config.h"
+#include "engine/data/data_error.h"
+#include "engine/events/event.h"
+#include "engine/events/sink.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/generate.h"
+#include "engine/train/trainer.h"
+
+#include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <csignal>
 #include <cstdio>
-int main() { std::puts("r1-worker: under construction"); return 0; }
+#include <iostream>
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+struct ConfigArgs {
+  std::string config;
+  std::string preset;
+  std::vector<std::string> sets;
+  void add(CLI::App* app) {
+    app->add_option("-c,--config", config, "Experiment TOML file")->check(CLI::ExistingFile);
+    app->add_option("--preset", preset, "Model preset (r1-nano, r1-mini, r1-mini-dense, r1-small)");
+    app->add_option("--set", sets, "Override a key: --set train.steps=500 (repeatable)")
+        ->allow_extra_args(false);
+  }
+  r1::Config load() const {
+    std::vector<std::string> ov;
+    if (!preset.empty()) ov.push_back("model.preset=" + preset);
+    ov.insert(ov.end(), sets.begin(), sets.end());
+    return config.empty() ? r1::default_config(ov) : r1::load_config(config, ov);
+  }
+};
+
+int cmd_train(const ConfigArgs& ca, bool jsonl, bool quiet) {
+  r1::Config cfg = ca.load();
+  auto fan = std::make_shared<r1::events::FanoutSink>();
+  std::filesystem::create_directories(cfg.run.dir + "/" + cfg.run.name);
+  fan->add(std::make_shared<r1::events::FileSink>(cfg.run.dir + "/" + cfg.run.name +
+                                                      "/events.jsonl",
+                                                  /*append=*/!cfg.checkpoint.resume.empty()));
+  if (jsonl) fan->add(std::make_shared<r1::events::JsonlSink>(std::cout));
+  if (!quiet) fan->add(std::make_shared<r1::cli::ProgressSink>(cfg.train.steps));
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  r1::train::TrainerHooks hooks;
+  hooks.stop_requested = [] { return g_stop.load(); };
+  r1::train::Trainer trainer(cfg, fan, hooks);
+  auto st = trainer.run();
+  return st == r1::events::FinishStatus::Failed ? 1 : (st == r1::events::FinishStatus::Stopped ? 130 : 0);
+}
+
+int cmd_eval(const std::string& ckpt, const std::vector<std::string>& sets, bool jsonl) {
+  auto lm_meta = r1::train::load_checkpoint(ckpt, nullptr, nullptr);
+  std::vector<std::string> ov = sets;
+  ov.push_back("checkpoint.resume=" + ckpt);
+  r1::Config cfg = r1::config_from_string(lm_meta.config_toml, ckpt + " (embedded config)", ov);
+  r1::train::Trainer trainer(cfg, std::make_shared<r1::events::NullSink>());
+  trainer.setup();
+  auto e = trainer.evaluate();
+  r1::events::Eval ev{trainer.step(), e.loss, e.perplexity, e.bits_per_byte, e.tokens};
+  if (jsonl) std::cout << r1::events::encode(r1::events::make_event(ev, cfg.run.name)) << "\n";
+  std::printf("step %lld: val loss %.4f  perplexity %.2f  %.4f bits/byte  (%lld tokens)\n",
+              static_cast<long long>(ev.step), ev.loss, ev.perplexity, ev.bits_per_byte,
+              static_cast<long long>(ev.tokens));
+  return 0;
+}
+
+int cmd_sample(const std::string& ckpt, const std::vector<std::string>& sets,
+               const std::string& prompt, const r1::train::SampleOptions& so, bool jsonl) {
+  auto lm = r1::train::load_for_inference(ckpt, sets);
+  std::string text = r1::train::generate(lm.model, lm.tokenizer, prompt, so, lm.device);
+  if (jsonl) {
+    r1::events::Sample s;
+    s.step = lm.step;
+    s.prompt = prompt;
+    s.text = text;
+    std::cout << r1::events::encode(r1::events::make_event(s, lm.config.run.name)) << "\n";
+  } else {
+    std::cout << prompt << text << "\n";
+  }
+  return 0;
+}
+
+int cmd_info(const ConfigArgs& ca, bool reference, bool toml) {
+  if (reference) {
+    std::cout << r1::config_reference_markdown();
+    return 0;
+  }
+  r1::Config cfg = ca.load();
+  if (toml) {
+    std::cout << r1::to_toml(cfg);
+    return 0;
+  }
+  r1::model::R1Model m(cfg.model);
+  auto pc = m->param_counts();
+  std::printf("preset            %s\n", cfg.model.preset.c_str());
+  std::printf("parameters        %lld total (%.1fM)\n", static_cast<long long>(pc.total),
+              pc.total / 1e6);
+  std::printf("active per token  %lld (%.1fM)\n", static_cast<long long>(pc.active),
+              pc.active / 1e6);
+  std::printf("embedding         %lld (%s)\n", static_cast<long long>(pc.embedding),
+              cfg.model.tie_embeddings ? "tied with the head" : "plus an untied head");
+  std::printf("mtp modules       %lld\n", static_cast<long long>(pc.mtp));
+  std::printf("train FLOPs/token %.3g at seq %lld\n", m->flops_per_token(cfg.data.seq_len),
+              static_cast<long long>(cfg.data.seq_len));
+  std::printf("libtorch          %s (CUDA %s)\n", r1::compat::torch_version().c_str(),
+              r1::compat::cuda_available() ? "available" : "not available");
+  return 0;
+}
+
+int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
+  std::vector<std::string> ov;
+  r1::Config cfg = ca.load();
+  cfg.run.name = "bench-" + cfg.model.preset;
+  cfg.eval.every = 0;
+  cfg.checkpoint.every = 0;
+  cfg.train.steps = warmup + steps;
+  cfg.train.warmup_steps = 0;
+  const int64_t tokens = std::max<int64_t>(1 << 20, (cfg.data.seq_len + 8) * 64);
+  r1::train::TrainerOptions opt;
+  opt.synthetic_tokens = tokens;
+  r1::train::Trainer trainer(cfg, std::make_shared<r1::events::NullSink>(), {}, opt);
+  trainer.setup();
+  const torch::Device dev = cfg.train.device == "cpu" ? torch::Device(torch::kCPU)
+                            : torch::Device(cfg.train.device == "cuda" ? "cuda:0"
+                                                                       : cfg.train.device);
+  double loss0 = 0;
+  for (int64_t i = 0; i < warmup; ++i) loss0 = trainer.train_step().loss;
+  r1::compat::cuda_reset_peak(dev);
+  auto t0 = std::chrono::steady_clock::now();
+  double loss = 0;
+  for (int64_t i = 0; i < steps; ++i) loss = trainer.train_step().loss;
+  double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double tok = static_cast<double>(steps * cfg.train.grad_accum * cfg.data.batch_size *
+                                         cfg.data.seq_len);
+  const double tps = tok / sec;
+  const double flops = trainer.model()->flops_per_token(cfg.data.seq_len) * tps;
+  auto pc = trainer.model()->param_counts();
+  int64_t peak = r1::compat::cuda_peak_bytes(dev);
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("bench %s  device %s  precision %s  batch %lld x seq %lld  steps %lld (+%lld warmup)\n",
+              cfg.model.preset.c_str(), r1::compat::device_name(dev).c_str(),
+              cfg.train.precision.c_str(), static_cast<long long>(cfg.data.batch_size),
+              static_cast<long long>(cfg.data.seq_len), static_cast<long long>(steps),
+              static_cast<long long>(warmup));
+  std::printf("params %.1fM total, %.1fM active\n", pc.total / 1e6, pc.active / 1e6);
+  std::printf("tokens/s   %.0f\n", tps);
+  std::printf("TFLOP/s    %.2f (model FLOPs: 6·N_active + attention)\n", flops / 1e12);
+  if (cfg.train.peak_tflops > 0)
+    std::printf("MFU        %.1f%% of %.0f TFLOP/s\n", 100 * flops / (cfg.train.peak_tflops * 1e12),
+                cfg.train.peak_tflops);
+  else if (dev.is_cuda())
+    std::printf("MFU        %.1f%% of 989 TFLOP/s (H100/H200 dense bf16)\n",
+                100 * flops / 989e12);
+  if (peak >= 0) std::printf("peak GPU memory  %.2f GiB\n", peak / double(1 << 30));
+  std::printf("peak host RSS    %.2f GiB\n", ru.ru_maxrss / double(1 << 20));
+  std::printf("loss %.4f -> %.4f\n", loss0, loss);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"r1-worker: trains and runs DeepSeek-R1-style language models (R1 Workbench)"};
+  app.require_subcommand(1);
+  bool jsonl = false, quiet = false;
+
+  ConfigArgs train_args;
+  auto* train = app.add_subcommand("train", "Train (or resume) an experiment");
+  train_args.add(train);
+  train->add_flag("--jsonl", jsonl, "Also write the event stream to stdout");
+  train->add_flag("-q,--quiet", quiet, "No progress bar");
+
+  std::string ckpt;
+  std::vector<std::string> sets;
+  auto* eval = app.add_subcommand("eval", "Evaluate a checkpoint on its validation split");
+  eval->add_option("checkpoint", ckpt, "Checkpoint file")->required();
+  eval->add_option("--set", sets, "Override a key of the embedded config");
+  eval->add_flag("--jsonl", jsonl, "Print an eval event line too");
+
+  std::string prompt;
+  r1::train::SampleOptions so;
+  auto* sample = app.add_subcommand("sample", "Generate text from a checkpoint");
+  sample->add_option("checkpoint", ckpt, "Checkpoint file")->required();
+  sample->add_option("-p,--prompt", prompt, "Prompt text");
+  sample->add_option("-n,--tokens", so.max_tokens, "Tokens to generate")->check(CLI::Range(1, 100000));
+  sample->add_option("-t,--temperature", so.temperature, "0: greedy")->check(CLI::Range(0.0, 100.0));
+  sample->add_option("-k,--top-k", so.top_k, "0: all tokens")->check(CLI::Range(0, 1 << 24));
+  sample->add_option("--seed", so.seed, "Sampling seed");
+  sample->add_option("--set", sets, "Override a key (e.g. train.device=cuda)");
+  sample->add_flag("--jsonl", jsonl, "Print a sample event line");
+
+  ConfigArgs info_args;
+  bool reference = false, toml = false;
+  auto* info = app.add_subcommand("info", "Parameter counts and FLOPs of a config; the config reference");
+  info_args.add(info);
+  info->add_flag("--config-reference", reference, "Print every config key as a Markdown table");
+  info->add_flag("--toml", toml, "Print the resolved config as TOML");
+
+  ConfigArgs bench_args;
+  int64_t bench_steps = 10, bench_warmup = 3;
+  auto* bench = app.add_subcommand("bench", "Time training steps on random tokens");
+  bench_args.add(bench);
+  bench->add_option("--steps", bench_steps, "Timed steps")->check(CLI::Range(1, 100000));
+  bench->add_option("--warmup", bench_warmup, "Untimed steps first")->check(CLI::Range(0, 100000));
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*train) return cmd_train(train_args, jsonl, quiet);
+    if (*eval) return cmd_eval(ckpt, sets, jsonl);
+    if (*sample) return cmd_sample(ckpt, sets, prompt, so, jsonl);
+    if (*info) return cmd_info(info_args, reference, toml);
+    if (*bench) return cmd_bench(bench_args, bench_steps, bench_warmup);
+  } catch (const r1::ConfigError& e) {
+    std::fprintf(stderr, "r1-worker: config error: %s\n", e.what());
+  } catch (const r1::train::CheckpointError& e) {
+    std::fprintf(stderr, "r1-worker: checkpoint error: %s\n", e.what());
+  } catch (const r1::data::DataError& e) {
+    std::fprintf(stderr, "r1-worker: data error: %s\n", e.what());
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "r1-worker: libtorch error: %s\n", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "r1-worker: error: %s\n", e.what());
+  }
+  return 2;
+}

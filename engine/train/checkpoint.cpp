@@ -142,26 +142,29 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module* model
     torch::serialize::InputArchive ar;
     std::istringstream is(payload);
     ar.load_from(is, device);
-    torch::Tensor t;
-    ar.read("meta/format", t);
-    if (t.item<int64_t>() != 1)
-      throw CheckpointError(path + ": unsupported checkpoint format " +
-                            std::to_string(t.item<int64_t>()));
-    ar.read("meta/step", t);
-    m.step = t.item<int64_t>();
-    ar.read("meta/tokens", t);
-    m.tokens = t.item<int64_t>();
-    ar.read("meta/best_val_loss", t);
-    m.best_val_loss = t.item<double>();
-    ar.read("meta/config_toml", t);
-    m.config_toml = as_string(t);
-    ar.read("meta/tokenizer", t);
-    m.tokenizer_text = as_string(t);
-    ar.read("meta/data_fingerprint", t);
-    m.data_fingerprint = as_string(t);
-    if (ar.try_read("meta/scaler", t)) m.scaler_state = t.to(torch::kCPU);
-    if (ar.try_read("rng/cpu", t)) m.rng_cpu = t.to(torch::kCPU);
-    if (ar.try_read("rng/cuda", t)) m.rng_cuda = t.to(torch::kCPU);
+    // A fresh tensor per key: reading into a defined tensor would set_() its storage.
+    auto get = [&](const char* key) {
+      torch::Tensor t;
+      ar.read(key, t);
+      return t;
+    };
+    auto get_opt = [&](const char* key) {
+      torch::Tensor t;
+      if (ar.try_read(key, t)) t = t.to(torch::kCPU);
+      return t;
+    };
+    const int64_t format = get("meta/format").item<int64_t>();
+    if (format != 1)
+      throw CheckpointError(path + ": unsupported checkpoint format " + std::to_string(format));
+    m.step = get("meta/step").item<int64_t>();
+    m.tokens = get("meta/tokens").item<int64_t>();
+    m.best_val_loss = get("meta/best_val_loss").item<double>();
+    m.config_toml = as_string(get("meta/config_toml"));
+    m.tokenizer_text = as_string(get("meta/tokenizer"));
+    m.data_fingerprint = as_string(get("meta/data_fingerprint"));
+    m.scaler_state = get_opt("meta/scaler");
+    m.rng_cpu = get_opt("rng/cpu");
+    m.rng_cuda = get_opt("rng/cuda");
     if (model) {
       torch::serialize::InputArchive model_ar;
       if (!ar.try_read("model", model_ar)) throw CheckpointError(path + ": no model state");

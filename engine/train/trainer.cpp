@@ -55,8 +55,10 @@ std::string default_cache_dir() {
   return "/tmp/r1-workbench-cache";
 }
 
-Trainer::Trainer(Config cfg, std::shared_ptr<events::EventSink> sink, TrainerHooks hooks)
-    : cfg_(std::move(cfg)), sink_(std::move(sink)), hooks_(std::move(hooks)) {
+Trainer::Trainer(Config cfg, std::shared_ptr<events::EventSink> sink, TrainerHooks hooks,
+                 TrainerOptions options)
+    : cfg_(std::move(cfg)), sink_(std::move(sink)), hooks_(std::move(hooks)),
+      options_(options) {
   if (!sink_) sink_ = std::make_shared<events::NullSink>();
 }
 
@@ -80,7 +82,6 @@ void Trainer::setup() {
 
   const std::string dir = run_dir();
   fs::create_directories(dir + "/checkpoints");
-  save_config(cfg_, dir + "/config.toml");
 
   // Resolve the checkpoint first: a resumed run uses the tokenizer it was trained with.
   std::string resume_path;
@@ -103,24 +104,11 @@ void Trainer::setup() {
     }
   }
 
-  data::DataOptions opt;
-  opt.paths = cfg_.data.paths.empty() ? data::default_corpus_paths() : cfg_.data.paths;
-  if (opt.paths.empty())
-    throw data::DataError("data.paths is empty and the default corpus (/usr/share/games/"
-                          "fortunes, Debian packages fortunes and fortunes-zh) is not installed");
-  opt.vocab_size = static_cast<int>(cfg_.model.vocab_size);
-  opt.val_fraction = cfg_.data.val_fraction;
-  opt.cache_dir = cfg_.data.cache_dir.empty() ? default_cache_dir() : cfg_.data.cache_dir;
-  opt.tokenizer_path = tok_path;
-  data_ = std::make_unique<data::PreparedData>(
-      data::prepare_data(opt, [this](const std::string& s) { log(events::LogLevel::Info, s); }));
-  if (data_->tokenizer.vocab_size() > cfg_.model.vocab_size)
-    throw ConfigError("key 'model.vocab_size': " + std::to_string(cfg_.model.vocab_size) +
-                      " is smaller than the tokenizer's " +
-                      std::to_string(data_->tokenizer.vocab_size()) + " tokens (" + tok_path + ")");
-  tokenizer_text_ = read_file(data_->tokenizer_path);
-  data_fp_ = hex(data_->tokens.tokenizer_fingerprint()) + "-" +
-             hex(data_->tokens.source_fingerprint());
+  if (options_.synthetic_tokens > 0) {
+    setup_synthetic();
+  } else {
+    setup_corpus(tok_path);
+  }
 
   const int64_t window = cfg_.data.seq_len + cfg_.model.mtp_depth + 1;
   const size_t n = data_->tokens.size(), split = data_->train_tokens;
@@ -144,6 +132,43 @@ void Trainer::setup() {
   scaler_ = LossScaler(cfg_.train.precision == "fp16", cfg_.train.loss_scale_init,
                        cfg_.train.scale_window);
   if (!resume_path.empty()) resume_from(resume_path);
+}
+
+void Trainer::setup_corpus(const std::string& tok_path) {
+  data::DataOptions opt;
+  opt.paths = cfg_.data.paths.empty() ? data::default_corpus_paths() : cfg_.data.paths;
+  if (opt.paths.empty())
+    throw data::DataError("data.paths is empty and the default corpus (/usr/share/games/"
+                          "fortunes, Debian packages fortunes and fortunes-zh) is not installed");
+  opt.vocab_size = static_cast<int>(cfg_.model.vocab_size);
+  opt.val_fraction = cfg_.data.val_fraction;
+  opt.cache_dir = cfg_.data.cache_dir.empty() ? default_cache_dir() : cfg_.data.cache_dir;
+  opt.tokenizer_path = tok_path;
+  data_ = std::make_unique<data::PreparedData>(
+      data::prepare_data(opt, [this](const std::string& s) { log(events::LogLevel::Info, s); }));
+  if (data_->tokenizer.vocab_size() > cfg_.model.vocab_size)
+    throw ConfigError("key 'model.vocab_size': " + std::to_string(cfg_.model.vocab_size) +
+                      " is smaller than the tokenizer's " +
+                      std::to_string(data_->tokenizer.vocab_size()) + " tokens (" + tok_path + ")");
+  tokenizer_text_ = read_file(data_->tokenizer_path);
+  data_fp_ = hex(data_->tokens.tokenizer_fingerprint()) + "-" +
+             hex(data_->tokens.source_fingerprint());
+}
+
+void Trainer::setup_synthetic() {
+  // Uniform random tokens (for benchmarks): no corpus, a bytes-only tokenizer.
+  const std::string dir = run_dir() + "/synthetic";
+  fs::create_directories(dir);
+  std::vector<int32_t> toks(static_cast<size_t>(options_.synthetic_tokens));
+  uint64_t x = static_cast<uint64_t>(cfg_.train.seed);
+  for (auto& t : toks)
+    t = static_cast<int32_t>((x = splitmix64(x)) % static_cast<uint64_t>(cfg_.model.vocab_size));
+  const std::string path = dir + "/tokens.bin";
+  data::TokenFile::write(path, toks, static_cast<int>(cfg_.model.vocab_size), 0, 0);
+  data_ = std::make_unique<data::PreparedData>();
+  data_->tokens = data::TokenFile::open(path);
+  data_->train_tokens = toks.size() * 9 / 10;
+  data_fp_ = "synthetic";
 }
 
 void Trainer::build_optimizer() {
@@ -338,6 +363,7 @@ events::FinishStatus Trainer::run() {
   events::FinishStatus status = events::FinishStatus::Completed;
   try {
     setup();
+    save_config(cfg_, run_dir() + "/config.toml");
     auto pc = model_->param_counts();
     events::RunStart rs;
     rs.config = nlohmann::json::object();

@@ -35,9 +35,14 @@ struct TrainerHooks {
   std::function<void(int64_t step, model::R1Model&)> after_backward;
 };
 
+struct TrainerOptions {
+  int64_t synthetic_tokens = 0;  // > 0: random tokens instead of the corpus (benchmarks)
+};
+
 class Trainer {
  public:
-  Trainer(Config cfg, std::shared_ptr<events::EventSink> sink, TrainerHooks hooks = {});
+  Trainer(Config cfg, std::shared_ptr<events::EventSink> sink, TrainerHooks hooks = {},
+          TrainerOptions options = {});
   ~Trainer();
 
   // Everything, end to end; never throws: failures become an error and a finish event.
@@ -59,6 +64,8 @@ class Trainer {
  private:
   void emit(events::Payload p);
   void log(events::LogLevel level, const std::string& text);
+  void setup_corpus(const std::string& tokenizer_path);
+  void setup_synthetic();
   void build_optimizer();
   void set_lrs(double factor);
   void resume_from(const std::string& path);
@@ -67,6 +74,7 @@ class Trainer {
   Config cfg_;
   std::shared_ptr<events::EventSink> sink_;
   TrainerHooks hooks_;
+  TrainerOptions options_;
   torch::Device device_{torch::kCPU};
   std::unique_ptr<data::PreparedData> data_;
   std::unique_ptr<BatchSampler> train_batches_, val_batches_;
