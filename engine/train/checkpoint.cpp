@@ -104,6 +104,33 @@ std::string as_string(const torch::Tensor& t) {
   return std::string(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel()));
 }
 
+// Module::load replaces tensors whatever their shape: check every shape first, module by module
+// (the archive nests one sub-archive per child module).
+void check_shapes(torch::nn::Module& m, torch::serialize::InputArchive& ar,
+                  const std::string& prefix, const std::string& path) {
+  auto check = [&](const std::string& name, const torch::Tensor& want) {
+    torch::Tensor t;
+    if (!ar.try_read(name, t))
+      throw CheckpointError(path + ": does not match this model: no tensor '" + prefix + name +
+                            "'");
+    if (t.sizes() != want.sizes()) {
+      std::ostringstream os;
+      os << path << ": does not match this model: '" << prefix << name << "' is " << t.sizes()
+         << " in the checkpoint but " << want.sizes() << " here";
+      throw CheckpointError(os.str());
+    }
+  };
+  for (const auto& p : m.named_parameters(/*recurse=*/false)) check(p.key(), p.value());
+  for (const auto& b : m.named_buffers(/*recurse=*/false)) check(b.key(), b.value());
+  for (const auto& c : m.named_children()) {
+    torch::serialize::InputArchive child;
+    if (!ar.try_read(c.key(), child))
+      throw CheckpointError(path + ": does not match this model: no module '" + prefix +
+                            c.key() + "'");
+    check_shapes(*c.value(), child, prefix + c.key() + ".", path);
+  }
+}
+
 }  // namespace
 
 int64_t save_checkpoint(const std::string& path, torch::nn::Module& model,
@@ -168,6 +195,7 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module* model
     if (model) {
       torch::serialize::InputArchive model_ar;
       if (!ar.try_read("model", model_ar)) throw CheckpointError(path + ": no model state");
+      check_shapes(*model, model_ar, "", path);
       model->load(model_ar);
     }
     if (optimizer) {
