@@ -48,7 +48,14 @@ int cmd_train(const ConfigArgs& ca, bool jsonl, bool quiet) {
                                                       "/events.jsonl",
                                                   /*append=*/!cfg.checkpoint.resume.empty()));
   if (jsonl) fan->add(std::make_shared<r1::events::JsonlSink>(std::cout));
-  if (!quiet) fan->add(std::make_shared<r1::cli::ProgressSink>(cfg.train.steps));
+  if (!quiet) {
+    fan->add(std::make_shared<r1::cli::ProgressSink>(cfg.train.steps));
+  } else {  // quiet still says why a run failed
+    fan->add(std::make_shared<r1::events::CallbackSink>([](const r1::events::Event& e) {
+      if (auto* err = std::get_if<r1::events::Error>(&e.payload))
+        std::fprintf(stderr, "r1-worker: %s error: %s\n", err->cause.c_str(), err->message.c_str());
+    }));
+  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   r1::train::TrainerHooks hooks;

@@ -73,7 +73,7 @@ std::vector<FieldSpec> make_fields() {
   using K = CheckpointConfig;
   using R = RunConfig;
   return {
-      str("run.name", &C::run, &R::name, "Run name; the run folder is <run.dir>/<run.name>"),
+      str("run.name", &C::run, &R::name, "Run name; the run folder is run.dir/run.name"),
       str("run.dir", &C::run, &R::dir, "Folder holding runs"),
 
       str("model.preset", &C::model, &M::preset, "Architecture preset applied before other keys",
