@@ -263,6 +263,22 @@ class TestTrainer final : public QObject {
     QCOMPARE(QString::fromStdString(errs[0].cause), QStringLiteral("data"));
   }
 
+  void bf16AutocastTrains() {
+    QTemporaryDir dir(tmp_root() + QStringLiteral("/bfXXXXXX"));
+    Config c = base_config(dir.path(), "bf16");
+    c.train.precision = "bf16";
+    c.train.steps = 40;
+    auto rec = std::make_shared<Recorder>();
+    train::Trainer t(c, rec);
+    QCOMPARE(t.run(), events::FinishStatus::Completed);
+    auto steps = rec->of<events::Step>();
+    QCOMPARE(steps.size(), size_t(40));
+    QCOMPARE(steps.back().skipped, int64_t(0));
+    QVERIFY(std::isfinite(steps.back().loss));
+    QVERIFY2(*steps.back().loss_main < *steps.front().loss_main - 1.0,
+             qPrintable(QString::number(*steps.back().loss_main)));
+  }
+
   void layeredLearningRates() {
     QTemporaryDir dir(tmp_root() + QStringLiteral("/lrXXXXXX"));
     Config c = base_config(dir.path(), "lr");

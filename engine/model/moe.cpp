@@ -69,7 +69,9 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x) {
     if (n == 0) continue;
     auto rows = token_of.narrow(0, start, n);
     auto out = experts[e]->as<SwiGLUImpl>()->forward(flat.index_select(0, rows));
-    y = y.index_add(0, rows, out * w_sorted.narrow(0, start, n).to(out.scalar_type()));
+    // Under autocast the experts compute in bf16/fp16; the combination stays in y's dtype.
+    y = y.index_add(0, rows, (out * w_sorted.narrow(0, start, n).to(out.scalar_type()))
+                                 .to(y.scalar_type()));
     start += n;
   }
   if (shared) y = y + shared(flat);
