@@ -29,12 +29,12 @@ torch::Tensor SwiGLUImpl::forward(const torch::Tensor& x) {
 
 Rope make_rope(int64_t seq_len, int64_t rope_dim, double theta, const torch::Device& device,
                torch::ScalarType dtype) {
-  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(device);
   auto i = torch::arange(0, rope_dim, 2, opts);
   auto inv_freq = torch::pow(theta, -i / static_cast<double>(rope_dim));
   auto pos = torch::arange(seq_len, opts);
   auto ang = torch::outer(pos, inv_freq);
-  return {ang.cos().to(dtype).to(device), ang.sin().to(dtype).to(device)};
+  return {ang.cos().to(dtype), ang.sin().to(dtype)};
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const Rope& rope) {

@@ -16,11 +16,11 @@ bool LossScaler::unscale_and_check(const std::vector<torch::Tensor>& params) {
     auto g = p.grad();
     if (!g.defined()) continue;
     if (enabled_) g.mul_(1.0 / scale_);
-    sums.push_back(g.detach().sum().to(torch::kFloat64).reshape({1}).to(torch::kCPU));
+    sums.push_back(g.detach().sum().to(torch::kFloat32));
   }
   if (sums.empty()) return true;
-  // inf or NaN anywhere makes the sum non-finite: one reduction per tensor, one sync.
-  return torch::cat(sums).sum().isfinite().item<bool>();
+  // inf or NaN anywhere makes the sum non-finite: reduced on the device, one sync.
+  return torch::stack(sums).sum().isfinite().item<bool>();
 }
 
 bool LossScaler::update(bool finite) {
