@@ -279,6 +279,56 @@ class TestTrainer final : public QObject {
              qPrintable(QString::number(*steps.back().loss_main)));
   }
 
+  void gradientAccumulationEqualsOneBigBatch() {
+    QTemporaryDir dir(tmp_root() + QStringLiteral("/gaXXXXXX"));
+    Config c = base_config(dir.path(), "ga");
+    c.train.grad_accum = 2;
+    c.data.batch_size = 4;
+    c.train.label_smoothing = 0.1;
+    bool checked = false;
+    train::TrainerHooks hooks;
+    train::Trainer* self = nullptr;
+    hooks.after_backward = [&](int64_t step, model::R1Model& m) {
+      // Accumulated gradients of 2 micro-batches of 4 == gradients of the 8 rows at once.
+      std::vector<torch::Tensor> acc;
+      for (auto& p : m->parameters()) acc.push_back(p.grad().clone());
+      const int64_t window = c.data.seq_len + c.model.mtp_depth + 1;
+      train::BatchSampler sampler(&self->data().tokens, 0, self->data().train_tokens, window,
+                                  static_cast<uint64_t>(c.train.seed));
+      auto big = torch::cat({sampler.train_batch(step, 0, 4), sampler.train_batch(step, 1, 4)});
+      for (auto& p : m->parameters()) p.mutable_grad().zero_();
+      m(big, c.train.label_smoothing).loss.backward();
+      auto params = m->parameters();
+      for (size_t i = 0; i < params.size(); ++i) {
+        QVERIFY2(torch::allclose(acc[i], params[i].grad(), 1e-4, 1e-7),
+                 qPrintable(QString::number((acc[i] - params[i].grad()).abs().max().item<double>())));
+        params[i].mutable_grad().copy_(acc[i]);
+      }
+      checked = true;
+    };
+    train::Trainer t(c, std::make_shared<events::NullSink>(), hooks);
+    self = &t;
+    t.setup();
+    t.train_step();
+    QVERIFY(checked);
+  }
+
+  void keepsLastNCheckpoints() {
+    QTemporaryDir dir(tmp_root() + QStringLiteral("/klXXXXXX"));
+    Config c = base_config(dir.path(), "kl");
+    c.train.steps = 7;
+    c.checkpoint.every = 2;
+    c.checkpoint.keep_last = 2;
+    train::Trainer t(c, std::make_shared<events::NullSink>());
+    QCOMPARE(t.run(), events::FinishStatus::Completed);
+    auto all = train::list_checkpoints(t.run_dir() + "/checkpoints");
+    QCOMPARE(all.size(), size_t(2));  // steps 6 and 7 (the final one); 2 and 4 pruned
+    QVERIFY(QString::fromStdString(all[0]).endsWith(QStringLiteral("ckpt-00000006.r1ckpt")));
+    QVERIFY(QString::fromStdString(all[1]).endsWith(QStringLiteral("ckpt-00000007.r1ckpt")));
+    QDir d(QString::fromStdString(t.run_dir() + "/checkpoints"));
+    QVERIFY(d.entryList({QStringLiteral("*.tmp")}, QDir::Files).isEmpty());
+  }
+
   void layeredLearningRates() {
     QTemporaryDir dir(tmp_root() + QStringLiteral("/lrXXXXXX"));
     Config c = base_config(dir.path(), "lr");

@@ -1,0 +1,1 @@
+namespace r1 { int app_placeholder() { return 0; } }

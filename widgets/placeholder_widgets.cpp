@@ -1,0 +1,1 @@
+namespace r1 { int widgets_placeholder() { return 0; } }
