@@ -10,7 +10,9 @@ R1_PACKAGES=(
   libtorch-dev libgloo-dev               # LibTorch 1.13 (CPU) with c10d Gloo
   libopenblas0-openmp                    # fast BLAS for LibTorch (the default is netlib's)
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
-  qt6-base-dev                           # QtTest for the tests (and the GUI to come)
+  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6sql6-sqlite   # the workbench GUI
+  qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools                # lrelease: EN + 简体中文
+  fonts-noto-cjk                         # Chinese glyphs in the GUI and its screenshots
   fortunes fortunes-zh                   # the default corpus: English + Chinese text
 )
 

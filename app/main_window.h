@@ -1,0 +1,96 @@
+#pragma once
+// The workbench window: experiment form and launch on the left; live charts, logs and run
+// history on the right; progress in the status bar. Owns no storage: the RunStore outlives
+// it, so the window can be rebuilt (language switch, tests) without losing anything.
+#include "engine/events/event.h"
+
+#include <QHash>
+#include <QMainWindow>
+#include <QPointer>
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QProgressBar;
+class QTableView;
+class QTabWidget;
+
+namespace r1::widgets {
+class ExperimentForm;
+class MetricChart;
+class RunListModel;
+}  // namespace r1::widgets
+
+namespace r1::app {
+
+class EngineRunner;
+class ExperimentEditor;
+class RunStore;
+
+class MainWindow final : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(RunStore* store, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  EngineRunner* runner() const { return runner_; }
+  widgets::MetricChart* chart(const QString& key) const { return charts_.value(key); }
+  widgets::RunListModel* runModel() const { return runModel_; }
+  widgets::ExperimentForm* form() const { return form_; }
+  QAction* launchAction() const { return launch_; }
+  QAction* stopAction() const { return stop_; }
+  QString currentRunId() const { return liveRun_; }
+  void showRun(const QStringList& runIds);  // charts + logs of stored runs, overlaid
+
+ Q_SIGNALS:
+  void languageRequested(const QString& locale);  // "en" or "zh_CN"
+
+ protected:
+  void closeEvent(QCloseEvent* e) override;
+
+ private:
+  void buildUi();
+  void buildMenus();
+  QWidget* buildChartsPage();
+  QWidget* buildLogsPage();
+  QWidget* buildHistoryPage();
+  void launch();
+  void onEvents(const QVector<r1::events::Event>& events);
+  void onFinished(int status);
+  void refreshHistory();
+  void refreshLogs();
+  void plotEvent(const QString& runId, const r1::events::Event& ev);
+  void updateStatus(const r1::events::Step& s);
+  void exportSelectedCsv();
+  void deleteSelected();
+  void saveExperiment();
+  void openExperiment();
+  QStringList selectedRunIds() const;
+
+  RunStore* store_;
+  EngineRunner* runner_ = nullptr;
+  ExperimentEditor* editor_ = nullptr;
+  widgets::ExperimentForm* form_ = nullptr;
+  widgets::RunListModel* runModel_ = nullptr;
+  QHash<QString, widgets::MetricChart*> charts_;
+  QTabWidget* tabs_ = nullptr;
+  QComboBox* target_ = nullptr;
+  QAction* launch_ = nullptr;
+  QAction* stop_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QLabel* statusText_ = nullptr;
+  QPlainTextEdit* logView_ = nullptr;
+  QComboBox* logLevel_ = nullptr;
+  QLineEdit* logSearch_ = nullptr;
+  QTableView* history_ = nullptr;
+  QString liveRun_;
+  QStringList shownRuns_;
+  int64_t totalSteps_ = 0;
+  double runStartWall_ = 0;
+  int colorIndex_ = 0;
+};
+
+}  // namespace r1::app

@@ -1,1 +1,0 @@
-namespace r1 { int app_placeholder() { return 0; } }

@@ -1,0 +1,130 @@
+// End to end through the GUI: launch an r1-nano run on Local, watch points arrive on the loss
+// chart, stop it, find it in the history of a re-created window over the same store; and a
+// screenshot of the window during a run, in English and in Chinese.
+#include "app/engine_runner.h"
+#include "app/language.h"
+#include "app/main_window.h"
+#include "app/run_store.h"
+#include "widgets/experiment_form.h"
+#include "widgets/metric_chart.h"
+#include "widgets/run_list_model.h"
+
+#include <QtTest/QtTest>
+
+#include <QApplication>
+#include <QTranslator>
+
+#include <clocale>
+
+namespace {
+
+QString tmp() {
+  QDir().mkpath(QStringLiteral(R1_TEST_TMP));
+  return QStringLiteral(R1_TEST_TMP);
+}
+
+void writeCorpus(const QString& path) {
+  QFile f(path);
+  QVERIFY(f.open(QIODevice::WriteOnly));
+  for (int i = 0; i < 200; ++i)
+    f.write(QStringLiteral("%1: the latent attention routes every token. 春眠不觉晓，处处闻啼鸟。\n")
+                .arg(i % 13).toUtf8());
+}
+
+void setupExperiment(r1::widgets::ExperimentForm* form, const QString& dir, int steps) {
+  form->setValue(QStringLiteral("data.paths"), dir + QStringLiteral("/corpus.txt"));
+  form->setValue(QStringLiteral("data.cache_dir"), dir + QStringLiteral("/cache"));
+  form->setValue(QStringLiteral("run.dir"), dir + QStringLiteral("/runs"));
+  form->setValue(QStringLiteral("run.name"), QStringLiteral("gui"));
+  form->setValue(QStringLiteral("model.vocab_size"), 300);
+  form->setValue(QStringLiteral("data.seq_len"), 32);
+  form->setValue(QStringLiteral("train.steps"), steps);
+  form->setValue(QStringLiteral("train.threads"), 1);
+  form->setValue(QStringLiteral("eval.every"), 20);
+  form->setValue(QStringLiteral("eval.batches"), 2);
+}
+
+}  // namespace
+
+class TestWorkbench final : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_{tmp() + QStringLiteral("/wbXXXXXX")};
+
+ private Q_SLOTS:
+  void initTestCase() {
+    std::setlocale(LC_NUMERIC, "C");
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings().clear();
+    writeCorpus(dir_.filePath(QStringLiteral("corpus.txt")));
+  }
+
+  void launchWatchStopReopen() {
+    const QString db = dir_.filePath(QStringLiteral("runs.sqlite"));
+    QString runId;
+    {
+      r1::app::RunStore store(db);
+      QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+      auto* w = new r1::app::MainWindow(&store);
+      w->resize(1400, 880);
+      w->show();
+      setupExperiment(w->form(), dir_.path(), 100000);
+      QSignalSpy finished(w->runner(), &r1::app::EngineRunner::finished);
+      QVERIFY(w->launchAction()->isEnabled());
+      w->launchAction()->trigger();
+      QVERIFY(w->runner()->isRunning());
+      QVERIFY(!w->launchAction()->isEnabled());
+      runId = w->currentRunId();
+      // Points arrive on the loss chart while the GUI thread stays free.
+      QTRY_VERIFY_WITH_TIMEOUT(w->chart(QStringLiteral("loss"))->visiblePointCount() >= 30, 120000);
+      QTRY_VERIFY_WITH_TIMEOUT(w->chart(QStringLiteral("loss"))->visiblePointCount() >= 60, 120000);
+      QTest::qWait(300);
+      QVERIFY(w->grab().save(tmp() + QStringLiteral("/workbench_en.png")));
+      w->stopAction()->trigger();
+      QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+      QCOMPARE(finished.at(0).at(0).toInt(), int(r1::events::FinishStatus::Stopped));
+      QVERIFY(w->launchAction()->isEnabled());
+      w->close();
+      delete w;
+      // The stop wrote a checkpoint into the run's own folder.
+      QDir ck(dir_.filePath(QStringLiteral("runs/") + runId + QStringLiteral("/checkpoints")));
+      QVERIFY(!ck.entryList({QStringLiteral("*.r1ckpt")}, QDir::Files).isEmpty());
+    }
+    // A new store and a new window over the same file: the run is in the history.
+    r1::app::RunStore store(db);
+    QVERIFY(store.isOpen());
+    QCOMPARE(store.interruptedOnOpen(), 0);
+    r1::app::MainWindow w(&store);
+    auto* model = w.runModel();
+    QCOMPARE(model->rowCount(), 1);
+    auto row = model->rowAt(0);
+    QCOMPARE(row.id, runId);
+    QCOMPARE(row.status, QStringLiteral("stopped"));
+    QVERIFY(row.steps > 0);
+    w.resize(1400, 880);
+    w.show();
+    QVERIFY(store.metric(runId, QStringLiteral("loss")).size() >= 60);
+    w.showRun({runId});
+    QTRY_VERIFY(w.chart(QStringLiteral("loss"))->visiblePointCount() > 0);
+  }
+
+  void chineseScreenshotDuringRun() {
+    QVERIFY(r1::app::installLanguage(QStringLiteral("zh_CN")));
+    r1::app::RunStore store(dir_.filePath(QStringLiteral("zh.sqlite")));
+    r1::app::MainWindow w(&store);
+    w.resize(1400, 880);
+    w.show();
+    QCOMPARE(w.windowTitle(), QStringLiteral("R1 工作台"));
+    setupExperiment(w.form(), dir_.path(), 100000);
+    QSignalSpy finished(w.runner(), &r1::app::EngineRunner::finished);
+    w.launchAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(w.chart(QStringLiteral("loss"))->visiblePointCount() >= 60, 120000);
+    QTest::qWait(300);
+    QVERIFY(w.grab().save(tmp() + QStringLiteral("/workbench_zh_CN.png")));
+    w.stopAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+    r1::app::installLanguage(QStringLiteral("en"));
+  }
+};
+
+QTEST_MAIN(TestWorkbench)
+#include "test_workbench.moc"

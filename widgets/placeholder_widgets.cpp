@@ -1,1 +1,0 @@
-namespace r1 { int widgets_placeholder() { return 0; } }
