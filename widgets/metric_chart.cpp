@@ -322,6 +322,8 @@ MetricChart::Run& MetricChart::ensureRun(const QString& runId)
 void MetricChart::setRun(const QString& runId, const QString& label, const QColor& color)
 {
     Run& run = ensureRun(runId);
+    if (run.label == label && run.color == color)
+        return;  // callers may repeat this with every batch
     run.label = label;
     run.color = color;
     applyRunStyle(run);

@@ -55,7 +55,8 @@ public:
     QStringList runIds() const;
 
     // Append-only: points whose step is not above the run's last step are dropped. The drawing is
-    // updated at most ~30 times a second (or at once by flush()).
+    // updated at most ~30 times a second, less often when redraws get expensive, and not while
+    // the chart is hidden or scrolled away (flush() redraws at once).
     void appendPoints(const QString& runId, const std::vector<SeriesPoint>& pts);
     qsizetype pointCount(const QString& runId) const;
 
