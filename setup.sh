@@ -13,6 +13,7 @@ R1_PACKAGES=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6sql6-sqlite   # the workbench GUI
   qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools                # lrelease: EN + 简体中文
   fonts-noto-cjk                         # Chinese glyphs in the GUI and its screenshots
+  libprotobuf-dev protobuf-compiler      # TensorBoard event-file export
   fortunes fortunes-zh                   # the default corpus: English + Chinese text
 )
 

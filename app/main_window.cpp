@@ -3,6 +3,7 @@
 #include "app/config_bridge.h"
 #include "app/engine_runner.h"
 #include "app/run_store.h"
+#include "app/tfevents.h"
 #include "engine/compat/torch_compat.h"
 #include "widgets/experiment_form.h"
 #include "widgets/metric_chart.h"
@@ -224,9 +225,11 @@ QWidget* MainWindow::buildHistoryPage() {
   auto* row = new QHBoxLayout;
   auto* open = new QPushButton(tr("Show / compare selected"), page);
   auto* csv = new QPushButton(tr("Export CSV…"), page);
+  auto* tfe = new QPushButton(tr("Export TensorBoard…"), page);
   auto* del = new QPushButton(tr("Delete"), page);
   row->addWidget(open);
   row->addWidget(csv);
+  row->addWidget(tfe);
   row->addStretch(1);
   row->addWidget(del);
   v->addLayout(row);
@@ -239,6 +242,21 @@ QWidget* MainWindow::buildHistoryPage() {
     tabs_->setCurrentIndex(0);
   });
   connect(csv, &QPushButton::clicked, this, &MainWindow::exportSelectedCsv);
+  connect(tfe, &QPushButton::clicked, this, [this] {
+    const QStringList ids = selectedRunIds();
+    if (ids.isEmpty()) return;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("TensorBoard log folder"));
+    if (dir.isEmpty()) return;
+    store_->flush();
+    for (const auto& id : ids) {
+      QString path, err;  // one subfolder per run, as tensorboard --logdir expects
+      if (!exportTfEvents(*store_, id, dir + QLatin1Char('/') + id, &path, &err)) {
+        QMessageBox::warning(this, tr("Export failed"), err);
+        return;
+      }
+    }
+    statusText_->setText(tr("Exported %n run(s) to %1", nullptr, int(ids.size())).arg(dir));
+  });
   connect(del, &QPushButton::clicked, this, &MainWindow::deleteSelected);
   connect(runModel_, &widgets::RunListModel::renameRequested, this,
           [this](const QString& id, const QString& name) { store_->renameRun(id, name); });
@@ -254,6 +272,18 @@ void MainWindow::buildMenus() {
                   &MainWindow::openExperiment);
   file->addAction(tr("&Save experiment as…"), QKeySequence::Save, this,
                   &MainWindow::saveExperiment);
+  file->addAction(tr("Export charts as PNG…"), this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export charts as PNG"));
+    if (dir.isEmpty()) return;
+    QStringList failed;
+    for (auto it = charts_.cbegin(); it != charts_.cend(); ++it)
+      if (!it.value()->isHidden() && !it.value()->savePng(dir + QLatin1Char('/') + it.key() +
+                                                           QStringLiteral(".png")))
+        failed << it.key();
+    if (!failed.isEmpty())
+      QMessageBox::warning(this, tr("Export failed"),
+                           tr("Cannot write: %1").arg(failed.join(QStringLiteral(", "))));
+  });
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
   auto* run = menuBar()->addMenu(tr("&Run"));

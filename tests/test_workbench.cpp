@@ -114,6 +114,9 @@ class TestWorkbench final : public QObject {
     w.resize(1400, 880);
     w.show();
     QCOMPARE(w.windowTitle(), QStringLiteral("R1 工作台"));
+    // The config form's labels and help come from the second catalogue.
+    QCOMPARE(QCoreApplication::translate("ConfigBridge", "Hidden size"), QStringLiteral("隐藏层维度"));
+    QCOMPARE(QCoreApplication::translate("ConfigHelp", "Optimizer steps"), QStringLiteral("优化器步数"));
     setupExperiment(w.form(), dir_.path(), 100000);
     QSignalSpy finished(w.runner(), &r1::app::EngineRunner::finished);
     w.launchAction()->trigger();

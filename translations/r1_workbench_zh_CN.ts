@@ -29,25 +29,46 @@
     </message>
 </context>
 <context>
-    <name>r1::app::ExperimentEditor</name>
-    <message numerus="yes">
-        <source>%n field(s) invalid; %1: %2</source>
-        <translation><numerusform>%n 个字段无效；%1：%2</numerusform></translation>
+    <name>QObject</name>
+    <message>
+        <source>R1 Workbench</source>
+        <translation>R1 工作台</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Switch language after the run.</source>
+        <translation>请在运行结束后切换语言。</translation>
     </message>
 </context>
 <context>
-    <name>r1::widgets::ExperimentForm</name>
+    <name>TfEvents</name>
     <message>
-        <source>%1, from %2 to %3</source>
-        <translation>%1，范围 %2 至 %3</translation>
+        <source>Cannot export run %1 as TensorBoard events to %2: %3</source>
+        <translation>无法将运行 %1 导出为 TensorBoard 事件到 %2：%3</translation>
     </message>
     <message>
-        <source>%1 … %2</source>
-        <translation>%1 … %2</translation>
+        <source>built without protobuf</source>
+        <translation>构建时未启用 protobuf</translation>
     </message>
     <message>
-        <source>comma-separated</source>
-        <translation>以逗号分隔</translation>
+        <source>no such run</source>
+        <translation>没有该运行</translation>
+    </message>
+    <message>
+        <source>cannot create the folder</source>
+        <translation>无法创建文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>r1::app::ExperimentEditor</name>
+    <message numerus="yes">
+        <source>%n field(s) invalid; %1: %2</source>
+        <translation>
+            <numerusform>%n 个字段无效；%1：%2</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -258,7 +279,9 @@
     </message>
     <message numerus="yes">
         <source>Delete %n run(s) from the history? Their folders on disk stay.</source>
-        <translation><numerusform>从历史中删除 %n 个运行？磁盘上的文件夹会保留。</numerusform></translation>
+        <translation>
+            <numerusform>从历史中删除 %n 个运行？磁盘上的文件夹会保留。</numerusform>
+        </translation>
     </message>
     <message>
         <source>Save experiment</source>
@@ -279,6 +302,96 @@
     <message>
         <source>Cannot open</source>
         <translation>无法打开</translation>
+    </message>
+    <message>
+        <source>Export TensorBoard…</source>
+        <translation>导出 TensorBoard…</translation>
+    </message>
+    <message>
+        <source>TensorBoard log folder</source>
+        <translation>TensorBoard 日志文件夹</translation>
+    </message>
+    <message numerus="yes">
+        <source>Exported %n run(s) to %1</source>
+        <translation><numerusform>已将 %n 个运行导出到 %1</numerusform></translation>
+    </message>
+    <message>
+        <source>Export charts as PNG…</source>
+        <translation>将图表导出为 PNG…</translation>
+    </message>
+    <message>
+        <source>Export charts as PNG</source>
+        <translation>将图表导出为 PNG</translation>
+    </message>
+    <message>
+        <source>Cannot write: %1</source>
+        <translation>无法写入：%1</translation>
+    </message>
+</context>
+<context>
+    <name>r1::app::RunStore</name>
+    <message>
+        <source>Cannot open the run store %1: %2</source>
+        <translation>无法打开运行记录库 %1：%2</translation>
+    </message>
+    <message>
+        <source>the Qt SQLite driver (QSQLITE) is not available</source>
+        <translation>Qt SQLite 驱动（QSQLITE）不可用</translation>
+    </message>
+    <message>
+        <source>it is not a file</source>
+        <translation>它不是文件</translation>
+    </message>
+    <message>
+        <source>cannot create the folder %1</source>
+        <translation>无法创建文件夹 %1</translation>
+    </message>
+    <message>
+        <source>its schema version %1 is newer than this program supports (%2)</source>
+        <translation>其结构版本 %1 高于本程序支持的版本（%2）</translation>
+    </message>
+    <message>
+        <source>it is an SQLite database of another program (tables, no schema version)</source>
+        <translation>它是其他程序的 SQLite 数据库（有表但无结构版本）</translation>
+    </message>
+    <message>
+        <source>cannot switch to WAL journaling (journal mode is %1)</source>
+        <translation>无法切换到 WAL 日志模式（当前为 %1）</translation>
+    </message>
+    <message>
+        <source>migration to schema version %1 failed: %2</source>
+        <translation>迁移到结构版本 %1 失败：%2</translation>
+    </message>
+    <message>
+        <source>Cannot add a run to %1: %2</source>
+        <translation>无法向 %1 添加运行：%2</translation>
+    </message>
+    <message>
+        <source>Cannot write to the run store %1: %2</source>
+        <translation>无法写入运行记录库 %1：%2</translation>
+    </message>
+    <message>
+        <source>Cannot export run %1 to %2: %3</source>
+        <translation>无法将运行 %1 导出到 %2：%3</translation>
+    </message>
+    <message>
+        <source>no such run</source>
+        <translation>没有该运行</translation>
+    </message>
+</context>
+<context>
+    <name>r1::widgets::ExperimentForm</name>
+    <message>
+        <source>%1, from %2 to %3</source>
+        <translation>%1，范围 %2 至 %3</translation>
+    </message>
+    <message>
+        <source>%1 … %2</source>
+        <translation>%1 … %2</translation>
+    </message>
+    <message>
+        <source>comma-separated</source>
+        <translation>以逗号分隔</translation>
     </message>
 </context>
 <context>
@@ -320,14 +433,6 @@
         <translation>重置缩放</translation>
     </message>
     <message>
-        <source>Show all data (double-click the chart does the same).</source>
-        <translation>显示全部数据（双击图表效果相同）。</translation>
-    </message>
-    <message>
-        <source>Drag: zoom to a box (a flat box zooms x only). Wheel: zoom x around the cursor, Ctrl+wheel: zoom y. Right or middle drag, arrow keys: pan. Double-click: reset.</source>
-        <translation>拖动：框选缩放（扁平的框只缩放 x）。滚轮：围绕光标缩放 x，Ctrl+滚轮：缩放 y。右键或中键拖动、方向键：平移。双击：重置。</translation>
-    </message>
-    <message>
         <source>Relative time (s)</source>
         <translation>相对时间（秒）</translation>
     </message>
@@ -367,20 +472,9 @@
         <source>Last:</source>
         <translation>最新：</translation>
     </message>
-</context>
-<context>
-    <name>QObject</name>
     <message>
-        <source>R1 Workbench</source>
-        <translation>R1 工作台</translation>
-    </message>
-    <message>
-        <source>Language</source>
-        <translation>语言</translation>
-    </message>
-    <message>
-        <source>Switch language after the run.</source>
-        <translation>请在运行结束后切换语言。</translation>
+        <source>Show all data (or double-click the chart). On the chart: drag to zoom to a box (a flat box zooms x only), wheel to zoom x around the cursor, Ctrl+wheel to zoom y, right or middle drag or arrow keys to pan.</source>
+        <translation>显示全部数据（或双击图表）。在图表上：拖动框选缩放（扁平的框只缩放 x），滚轮围绕光标缩放 x，Ctrl+滚轮缩放 y，右键或中键拖动、方向键平移。</translation>
     </message>
 </context>
 <context>
@@ -436,57 +530,6 @@
     <message>
         <source>Tags</source>
         <translation>标签</translation>
-    </message>
-</context>
-<context>
-    <name>r1::app::RunStore</name>
-    <message>
-        <source>Cannot open the run store %1: %2</source>
-        <translation>无法打开运行记录库 %1：%2</translation>
-    </message>
-    <message>
-        <source>the Qt SQLite driver (QSQLITE) is not available</source>
-        <translation>Qt SQLite 驱动（QSQLITE）不可用</translation>
-    </message>
-    <message>
-        <source>it is not a file</source>
-        <translation>它不是文件</translation>
-    </message>
-    <message>
-        <source>cannot create the folder %1</source>
-        <translation>无法创建文件夹 %1</translation>
-    </message>
-    <message>
-        <source>its schema version %1 is newer than this program supports (%2)</source>
-        <translation>其结构版本 %1 高于本程序支持的版本（%2）</translation>
-    </message>
-    <message>
-        <source>it is an SQLite database of another program (tables, no schema version)</source>
-        <translation>它是其他程序的 SQLite 数据库（有表但无结构版本）</translation>
-    </message>
-    <message>
-        <source>cannot switch to WAL journaling (journal mode is %1)</source>
-        <translation>无法切换到 WAL 日志模式（当前为 %1）</translation>
-    </message>
-    <message>
-        <source>migration to schema version %1 failed: %2</source>
-        <translation>迁移到结构版本 %1 失败：%2</translation>
-    </message>
-    <message>
-        <source>Cannot add a run to %1: %2</source>
-        <translation>无法向 %1 添加运行：%2</translation>
-    </message>
-    <message>
-        <source>Cannot write to the run store %1: %2</source>
-        <translation>无法写入运行记录库 %1：%2</translation>
-    </message>
-    <message>
-        <source>Cannot export run %1 to %2: %3</source>
-        <translation>无法将运行 %1 导出到 %2：%3</translation>
-    </message>
-    <message>
-        <source>no such run</source>
-        <translation>没有该运行</translation>
     </message>
 </context>
 </TS>
