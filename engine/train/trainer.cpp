@@ -5,8 +5,11 @@
 #include "engine/data/data_error.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/schedule.h"
+#include "engine/telemetry/gpu_sampler.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -45,6 +48,43 @@ torch::Device parse_device(const std::string& s) {
                                      : "this build's LibTorch has no CUDA"));
   return s == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(s);
 }
+
+// Emits a gpu event per second for one CUDA device while it lives (NVML; silent without it).
+class GpuMonitor {
+ public:
+  GpuMonitor(int device, std::function<void(events::Payload)> emit) {
+    auto sampler = std::make_shared<telemetry::GpuSampler>();
+    if (!sampler->available()) {
+      reason_ = sampler->reason();
+      return;
+    }
+    thread_ = std::thread([this, sampler, device, emit = std::move(emit)] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!stop_) {
+        lock.unlock();
+        for (auto& g : sampler->sample({device})) emit(g);
+        lock.lock();
+        cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+      }
+    });
+  }
+  ~GpuMonitor() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+  std::string reason_;
+};
 
 }  // namespace
 
@@ -378,6 +418,13 @@ events::FinishStatus Trainer::run() {
     rs.params_embedding = pc.embedding;
     rs.resumed_from_step = resumed_from_;
     emit(rs);
+
+    std::unique_ptr<GpuMonitor> gpu;
+    if (device_.is_cuda()) {
+      gpu = std::make_unique<GpuMonitor>(device_.has_index() ? device_.index() : 0,
+                                         [this](events::Payload p) { emit(std::move(p)); });
+      if (!gpu->reason().empty()) log(events::LogLevel::Info, "GPU telemetry off: " + gpu->reason());
+    }
 
     const auto& t = cfg_.train;
     int64_t last_eval = -1, last_ckpt = resumed_from_ ? *resumed_from_ : -1;
