@@ -125,7 +125,6 @@ int cmd_info(const ConfigArgs& ca, bool reference, bool toml) {
 }
 
 int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
-  std::vector<std::string> ov;
   r1::Config cfg = ca.load();
   cfg.run.name = "bench-" + cfg.model.preset;
   cfg.eval.every = 0;
