@@ -384,6 +384,13 @@ std::string Trainer::save_checkpoint() {
   return path;
 }
 
+void Trainer::eval_and_emit() {
+  EvalStats ev = evaluate();
+  if (std::isnan(ev.loss)) return;  // no validation split
+  if (std::isnan(best_val_) || ev.loss < best_val_) best_val_ = ev.loss;
+  emit(events::Eval{step_, ev.loss, ev.perplexity, ev.bits_per_byte, ev.tokens});
+}
+
 std::optional<double> Trainer::mfu(double tokens_per_s) const {
   double peak = cfg_.train.peak_tflops * 1e12;
   if (peak <= 0 && device_.is_cuda()) {
@@ -463,11 +470,7 @@ events::FinishStatus Trainer::run() {
         log(events::LogLevel::Warn, "non-finite loss at step " + std::to_string(s.step) +
                                         ": the step was skipped");
       if (cfg_.eval.every > 0 && step_ % cfg_.eval.every == 0) {
-        EvalStats ev = evaluate();
-        if (!std::isnan(ev.loss)) {
-          if (std::isnan(best_val_) || ev.loss < best_val_) best_val_ = ev.loss;
-          emit(events::Eval{step_, ev.loss, ev.perplexity, ev.bits_per_byte, ev.tokens});
-        }
+        eval_and_emit();
         last_eval = step_;
       }
       if (cfg_.checkpoint.every > 0 && step_ % cfg_.checkpoint.every == 0) {
@@ -475,13 +478,8 @@ events::FinishStatus Trainer::run() {
         last_ckpt = step_;
       }
     }
-    if (last_eval != step_ && status == events::FinishStatus::Completed && step_ > 0) {
-      EvalStats ev = evaluate();
-      if (!std::isnan(ev.loss)) {
-        if (std::isnan(best_val_) || ev.loss < best_val_) best_val_ = ev.loss;
-        emit(events::Eval{step_, ev.loss, ev.perplexity, ev.bits_per_byte, ev.tokens});
-      }
-    }
+    if (last_eval != step_ && status == events::FinishStatus::Completed && step_ > 0)
+      eval_and_emit();
     if (last_ckpt != step_) save_checkpoint();
   } catch (const c10::Error& e) {
     status = events::FinishStatus::Failed;

@@ -69,6 +69,7 @@ class Trainer {
   void build_optimizer();
   void set_lrs(double factor);
   void resume_from(const std::string& path);
+  void eval_and_emit();
   std::optional<double> mfu(double tokens_per_s) const;
 
   Config cfg_;
