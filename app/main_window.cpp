@@ -161,7 +161,8 @@ QWidget* MainWindow::buildChartsPage() {
       {"tokens_per_s", tr("Tokens / s")},      {"grad_norm", tr("Gradient norm")},
       {"expert_load", tr("Expert load (max / mean per MoE layer)")},
       {"mfu", tr("MFU")},                        {"loss_scale", tr("Loss scale")},
-      {"gpu_util", tr("GPU utilization (%)")},   {"gpu_mem", tr("GPU memory (MB)")}};
+      {"gpu_util", tr("GPU utilization (%)")},   {"gpu_mem", tr("GPU memory (MB)")},
+      {"gpu_temp", tr("GPU temperature (°C)")},  {"gpu_power", tr("GPU power (W)")}};
   int i = 0;
   for (const auto& [key, title] : defs) {
     auto* c = new widgets::MetricChart(title, page);
@@ -394,6 +395,8 @@ void MainWindow::plotEvent(const QString& runId, const r1::events::Event& e) {
     const double step = wall - runStartWall_;
     if (g->util) add("gpu_util", series, series, step, *g->util, color);
     if (g->mem_used_mb) add("gpu_mem", series, series, step, *g->mem_used_mb, color);
+    if (g->temp_c) add("gpu_temp", series, series, step, *g->temp_c, color);
+    if (g->power_w) add("gpu_power", series, series, step, *g->power_w, color);
   }
 }
 
@@ -439,6 +442,16 @@ void MainWindow::showRun(const QStringList& ids) {
     load("grad_norm", QStringLiteral("grad_norm"), id, id, color);
     load("mfu", QStringLiteral("mfu"), id, id, color);
     load("loss_scale", QStringLiteral("loss_scale"), id, id, color);
+    for (const QString& key : store_->metricKeys(id)) {  // gpu<N>/util, gpu<N>/temp_c, ...
+      if (!key.startsWith(QLatin1String("gpu"))) continue;
+      const QString gpu = key.section(QLatin1Char('/'), 0, 0), what = key.section(QLatin1Char('/'), 1);
+      const char* chart = what == QLatin1String("util")          ? "gpu_util"
+                          : what == QLatin1String("mem_used_mb") ? "gpu_mem"
+                          : what == QLatin1String("temp_c")      ? "gpu_temp"
+                          : what == QLatin1String("power_w")     ? "gpu_power"
+                                                                 : nullptr;
+      if (chart) load(chart, key, id + QLatin1Char('/') + gpu, id + QLatin1Char(' ') + gpu, color);
+    }
     ++colorIndex_;
   }
   refreshLogs();

@@ -220,6 +220,12 @@ void TestTfEvents::exportsScalars() {
     QString error;
     QVERIFY2(r1::app::exportTfEvents(store, runId, outDir, &path, &error), qPrintable(error));
     exported_ = path;
+    {  // kept as an artifact, for reading with TensorBoard's own event reader elsewhere
+      QDir art(QStringLiteral(R1_TEST_TMP "/tfevents_artifact"));
+      art.removeRecursively();
+      QVERIFY(QDir().mkpath(art.path()));
+      QVERIFY(QFile::copy(path, art.filePath(QFileInfo(path).fileName())));
+    }
     const QFileInfo info(path);
     QCOMPARE(QDir(info.absolutePath()), QDir(outDir));
     const QRegularExpression name(QStringLiteral(R"(^events\.out\.tfevents\.(\d+)\..+\.r1$)"));

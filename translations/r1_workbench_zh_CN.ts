@@ -313,7 +313,9 @@
     </message>
     <message numerus="yes">
         <source>Exported %n run(s) to %1</source>
-        <translation><numerusform>已将 %n 个运行导出到 %1</numerusform></translation>
+        <translation>
+            <numerusform>已将 %n 个运行导出到 %1</numerusform>
+        </translation>
     </message>
     <message>
         <source>Export charts as PNG…</source>
@@ -326,6 +328,14 @@
     <message>
         <source>Cannot write: %1</source>
         <translation>无法写入：%1</translation>
+    </message>
+    <message>
+        <source>GPU temperature (°C)</source>
+        <translation>GPU 温度（°C）</translation>
+    </message>
+    <message>
+        <source>GPU power (W)</source>
+        <translation>GPU 功耗（W）</translation>
     </message>
 </context>
 <context>
