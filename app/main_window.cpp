@@ -30,6 +30,7 @@
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
@@ -107,6 +108,9 @@ void MainWindow::buildUi() {
   if (last.isEmpty() || !editor_->loadToml(last, &err)) {
     r1::Config def = r1::default_config();
     def.train.threads = 1;
+    // Runs started from the GUI live beside its history, not wherever it was started from.
+    def.run.dir = (QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
+                   QStringLiteral("/runs")).toStdString();
     loadIntoForm(def, *form_);
   }
   auto* buttons = new QHBoxLayout;
