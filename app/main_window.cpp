@@ -325,7 +325,6 @@ void MainWindow::launch() {
   launch_->setEnabled(false);
   stop_->setEnabled(true);
   statusText_->setText(tr("Starting %1…").arg(runId));
-  QSettings().setValue(QStringLiteral("experiment/lastRunDir"), QString::fromStdString(cfg.run.dir));
   runner_->start(cfg);
 }
 

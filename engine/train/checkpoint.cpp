@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace r1::train {
 namespace {
@@ -69,7 +70,8 @@ void write_atomic(const std::string& path, const std::string& payload) {
   }
 }
 
-std::string read_verified(const std::string& path) {
+// Checks magic, size and checksum in one streaming pass; returns the payload length.
+uint64_t verify_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw CheckpointError(path + ": cannot open checkpoint");
   char header[kHeader];
@@ -87,10 +89,18 @@ std::string read_verified(const std::string& path) {
     throw CheckpointError(path + ": truncated or padded (header says " + std::to_string(len) +
                           " payload bytes, file has " + std::to_string(have) + ")");
   in.seekg(kHeader);
-  std::string payload(len, '\0');
-  in.read(payload.data(), static_cast<std::streamsize>(len));
-  if (crc_of(payload) != crc) throw CheckpointError(path + ": checksum mismatch (file corrupt)");
-  return payload;
+  std::vector<char> buf(8 << 20);
+  uLong c = crc32(0L, Z_NULL, 0);
+  for (uint64_t left = len; left > 0;) {
+    const auto n = static_cast<std::streamsize>(std::min<uint64_t>(left, buf.size()));
+    in.read(buf.data(), n);
+    if (in.gcount() != n) throw CheckpointError(path + ": read failed");
+    c = crc32(c, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(n));
+    left -= static_cast<uint64_t>(n);
+  }
+  if (static_cast<uint32_t>(c) != crc)
+    throw CheckpointError(path + ": checksum mismatch (file corrupt)");
+  return len;
 }
 
 torch::Tensor as_tensor(const std::string& s) {
@@ -161,48 +171,13 @@ int64_t save_checkpoint(const std::string& path, torch::nn::Module& model,
   return static_cast<int64_t>(payload.size() + kHeader);
 }
 
-CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module* model,
-                               torch::optim::Optimizer* optimizer, const torch::Device& device) {
-  const std::string payload = read_verified(path);
-  CheckpointMeta m;
+namespace {
+
+// Library errors (a missing key, a bad storage) become one line naming the file.
+template <class F>
+void as_checkpoint_error(const std::string& path, F&& f) {
   try {
-    torch::serialize::InputArchive ar;
-    std::istringstream is(payload);
-    ar.load_from(is, device);
-    // A fresh tensor per key: reading into a defined tensor would set_() its storage.
-    auto get = [&](const char* key) {
-      torch::Tensor t;
-      ar.read(key, t);
-      return t;
-    };
-    auto get_opt = [&](const char* key) {
-      torch::Tensor t;
-      if (ar.try_read(key, t)) t = t.to(torch::kCPU);
-      return t;
-    };
-    const int64_t format = get("meta/format").item<int64_t>();
-    if (format != 1)
-      throw CheckpointError(path + ": unsupported checkpoint format " + std::to_string(format));
-    m.step = get("meta/step").item<int64_t>();
-    m.tokens = get("meta/tokens").item<int64_t>();
-    m.best_val_loss = get("meta/best_val_loss").item<double>();
-    m.config_toml = as_string(get("meta/config_toml"));
-    m.tokenizer_text = as_string(get("meta/tokenizer"));
-    m.data_fingerprint = as_string(get("meta/data_fingerprint"));
-    m.scaler_state = get_opt("meta/scaler");
-    m.rng_cpu = get_opt("rng/cpu");
-    m.rng_cuda = get_opt("rng/cuda");
-    if (model) {
-      torch::serialize::InputArchive model_ar;
-      if (!ar.try_read("model", model_ar)) throw CheckpointError(path + ": no model state");
-      check_shapes(*model, model_ar, "", path);
-      model->load(model_ar);
-    }
-    if (optimizer) {
-      torch::serialize::InputArchive opt_ar;
-      if (!ar.try_read("optimizer", opt_ar)) throw CheckpointError(path + ": no optimizer state");
-      optimizer->load(opt_ar);
-    }
+    f();
   } catch (const CheckpointError&) {
     throw;
   } catch (const std::exception& e) {
@@ -211,7 +186,74 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module* model
     if (nl != std::string::npos) why.resize(nl);
     throw CheckpointError(path + ": does not match this model/optimizer: " + why);
   }
-  return m;
+}
+
+}  // namespace
+
+CheckpointReader::CheckpointReader(const std::string& path, const torch::Device& device)
+    : path_(path) {
+  const uint64_t len = verify_file(path);
+  as_checkpoint_error(path, [&] {
+    // The archive reads the payload straight from the file: no copy of it in memory.
+    auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
+    ar_.load_from(
+        [file, len](uint64_t pos, void* buf, size_t n) -> size_t {
+          if (pos >= len) return 0;
+          n = static_cast<size_t>(std::min<uint64_t>(n, len - pos));
+          file->clear();
+          file->seekg(static_cast<std::streamoff>(kHeader + pos));
+          file->read(static_cast<char*>(buf), static_cast<std::streamsize>(n));
+          return static_cast<size_t>(file->gcount());
+        },
+        [len]() -> size_t { return static_cast<size_t>(len); }, device);
+    // A fresh tensor per key: reading into a defined tensor would set_() its storage.
+    auto get = [&](const char* key) {
+      torch::Tensor t;
+      ar_.read(key, t);
+      return t;
+    };
+    auto get_opt = [&](const char* key) {
+      torch::Tensor t;
+      if (ar_.try_read(key, t)) t = t.to(torch::kCPU);
+      return t;
+    };
+    const int64_t format = get("meta/format").item<int64_t>();
+    if (format != 1)
+      throw CheckpointError(path + ": unsupported checkpoint format " + std::to_string(format));
+    meta_.step = get("meta/step").item<int64_t>();
+    meta_.tokens = get("meta/tokens").item<int64_t>();
+    meta_.best_val_loss = get("meta/best_val_loss").item<double>();
+    meta_.config_toml = as_string(get("meta/config_toml"));
+    meta_.tokenizer_text = as_string(get("meta/tokenizer"));
+    meta_.data_fingerprint = as_string(get("meta/data_fingerprint"));
+    meta_.scaler_state = get_opt("meta/scaler");
+    meta_.rng_cpu = get_opt("rng/cpu");
+    meta_.rng_cuda = get_opt("rng/cuda");
+  });
+}
+
+void CheckpointReader::restore(torch::nn::Module* model, torch::optim::Optimizer* optimizer) {
+  as_checkpoint_error(path_, [&] {
+    if (model) {
+      torch::serialize::InputArchive model_ar;
+      if (!ar_.try_read("model", model_ar)) throw CheckpointError(path_ + ": no model state");
+      check_shapes(*model, model_ar, "", path_);
+      model->load(model_ar);
+    }
+    if (optimizer) {
+      torch::serialize::InputArchive opt_ar;
+      if (!ar_.try_read("optimizer", opt_ar))
+        throw CheckpointError(path_ + ": no optimizer state");
+      optimizer->load(opt_ar);
+    }
+  });
+}
+
+CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module* model,
+                               torch::optim::Optimizer* optimizer, const torch::Device& device) {
+  CheckpointReader reader(path, device);
+  reader.restore(model, optimizer);
+  return reader.meta();
 }
 
 std::string checkpoint_name(int64_t step) {

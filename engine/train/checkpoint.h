@@ -28,8 +28,23 @@ struct CheckpointMeta {
 // Returns the file size in bytes.
 int64_t save_checkpoint(const std::string& path, torch::nn::Module& model,
                         torch::optim::Optimizer* optimizer, const CheckpointMeta& meta);
-// Verifies magic, size and checksum first; errors name the path and the reason. model and
-// optimizer may be null (meta only). Tensors land on `device`.
+// Opens a checkpoint once: verifies magic, size and checksum, reads the metadata, and can then
+// restore a model and optimizer. Errors name the path and the reason. Tensors land on `device`.
+class CheckpointReader {
+ public:
+  explicit CheckpointReader(const std::string& path, const torch::Device& device = torch::kCPU);
+  const CheckpointMeta& meta() const { return meta_; }
+  const std::string& path() const { return path_; }
+  // Either may be null. Every tensor's shape is checked before anything is replaced.
+  void restore(torch::nn::Module* model, torch::optim::Optimizer* optimizer);
+
+ private:
+  std::string path_;
+  torch::serialize::InputArchive ar_;
+  CheckpointMeta meta_;
+};
+
+// CheckpointReader + restore in one call.
 CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module* model,
                                torch::optim::Optimizer* optimizer,
                                const torch::Device& device = torch::kCPU);

@@ -51,7 +51,8 @@ namespace r1::train {
 
 LoadedModel load_for_inference(const std::string& path,
                                const std::vector<std::string>& overrides) {
-  CheckpointMeta meta = load_checkpoint(path, nullptr, nullptr);
+  CheckpointReader checkpoint(path);  // read and verified once
+  const CheckpointMeta& meta = checkpoint.meta();
   LoadedModel lm;
   lm.config = config_from_string(meta.config_toml, path + " (embedded config)", overrides);
   lm.step = meta.step;
@@ -75,7 +76,7 @@ LoadedModel load_for_inference(const std::string& path,
   }
   ::unlink(tmpl);
   lm.model = model::R1Model(lm.config.model);
-  load_checkpoint(path, lm.model.get(), nullptr);
+  checkpoint.restore(lm.model.get(), nullptr);
   lm.model->to(lm.device);
   return lm;
 }

@@ -137,11 +137,13 @@ void Trainer::setup() {
     }
   }
   std::string tok_path = cfg_.data.tokenizer.empty() ? dir + "/tokenizer.txt" : cfg_.data.tokenizer;
-  if (!resume_path.empty() && cfg_.data.tokenizer.empty()) {
-    CheckpointMeta meta = load_checkpoint(resume_path, nullptr, nullptr);
-    if (!meta.tokenizer_text.empty() && read_file(tok_path) != meta.tokenizer_text) {
-      std::ofstream(tok_path, std::ios::binary | std::ios::trunc) << meta.tokenizer_text;
-    }
+  // Opened (read and verified) once; the model and optimizer are restored from it below.
+  std::unique_ptr<CheckpointReader> checkpoint;
+  if (!resume_path.empty()) checkpoint = std::make_unique<CheckpointReader>(resume_path, device_);
+  if (checkpoint && cfg_.data.tokenizer.empty()) {
+    const std::string& text = checkpoint->meta().tokenizer_text;
+    if (!text.empty() && read_file(tok_path) != text)
+      std::ofstream(tok_path, std::ios::binary | std::ios::trunc) << text;
   }
 
   if (options_.synthetic_tokens > 0) {
@@ -171,7 +173,7 @@ void Trainer::setup() {
   build_optimizer();
   scaler_ = LossScaler(cfg_.train.precision == "fp16", cfg_.train.loss_scale_init,
                        cfg_.train.scale_window);
-  if (!resume_path.empty()) resume_from(resume_path);
+  if (checkpoint) resume_from(*checkpoint);
 }
 
 void Trainer::setup_corpus(const std::string& tok_path) {
@@ -243,8 +245,10 @@ void Trainer::set_lrs(double factor) {
     static_cast<torch::optim::AdamWOptions&>(groups[i].options()).lr(group_lr_[i] * factor);
 }
 
-void Trainer::resume_from(const std::string& path) {
-  CheckpointMeta meta = load_checkpoint(path, model_.get(), optim_.get(), device_);
+void Trainer::resume_from(CheckpointReader& checkpoint) {
+  checkpoint.restore(model_.get(), optim_.get());
+  const CheckpointMeta& meta = checkpoint.meta();
+  const std::string& path = checkpoint.path();
   step_ = meta.step;
   tokens_ = meta.tokens;
   best_val_ = meta.best_val_loss;
@@ -337,11 +341,14 @@ EvalStats Trainer::evaluate() {
   const bool amp = t.precision != "fp32";
   const auto amp_dtype = t.precision == "fp16" ? torch::kHalf : torch::kBFloat16;
   const int64_t V = cfg_.model.vocab_size, T = cfg_.data.seq_len;
-  std::vector<int64_t> lens(static_cast<size_t>(V), 0);
-  for (int64_t i = 0; i < data_->tokenizer.vocab_size(); ++i)
-    lens[static_cast<size_t>(i)] =
-        static_cast<int64_t>(data_->tokenizer.token_bytes(static_cast<int>(i)).size());
-  auto len_t = torch::tensor(lens, torch::kInt64);
+  if (!token_bytes_.defined()) {  // UTF-8 bytes per token id, for bits per byte
+    std::vector<int64_t> lens(static_cast<size_t>(V), 0);
+    for (int64_t i = 0; i < data_->tokenizer.vocab_size(); ++i)
+      lens[static_cast<size_t>(i)] =
+          static_cast<int64_t>(data_->tokenizer.token_bytes(static_cast<int>(i)).size());
+    token_bytes_ = torch::tensor(lens, torch::kInt64);
+  }
+  const auto& len_t = token_bytes_;
   double nll = 0;
   int64_t bytes = 0;
   for (int64_t i = 0; i < cfg_.eval.batches; ++i) {

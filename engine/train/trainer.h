@@ -16,6 +16,8 @@
 
 namespace r1::train {
 
+class CheckpointReader;
+
 struct StepStats {
   int64_t step = 0;  // steps done after this one
   double loss = 0, loss_main = 0, loss_mtp = 0, loss_balance = 0;
@@ -68,7 +70,7 @@ class Trainer {
   void setup_synthetic();
   void build_optimizer();
   void set_lrs(double factor);
-  void resume_from(const std::string& path);
+  void resume_from(CheckpointReader& checkpoint);
   void eval_and_emit();
   std::optional<double> mfu(double tokens_per_s) const;
 
@@ -90,6 +92,7 @@ class Trainer {
   std::optional<int64_t> resumed_from_;
   std::string tokenizer_text_;
   std::string data_fp_;
+  torch::Tensor token_bytes_;  // [vocab] bytes per token, built at the first evaluation
 };
 
 std::string default_cache_dir();
