@@ -3,6 +3,7 @@
 #include "engine/compat/torch_compat.h"
 #include "engine/config/config.h"
 #include "engine/data/data_error.h"
+#include "engine/dist/dist_env.h"
 #include "engine/events/event.h"
 #include "engine/events/sink.h"
 #include "engine/train/checkpoint.h"
@@ -42,13 +43,17 @@ struct ConfigArgs {
 
 int cmd_train(const ConfigArgs& ca, bool jsonl, bool quiet) {
   r1::Config cfg = ca.load();
+  // Data parallel when launched with the torchrun variables (RANK, WORLD_SIZE, MASTER_ADDR …).
+  r1::train::TrainerOptions opts;
+  opts.dist = r1::dist::dist_env_from_environment();
+  const int rank = opts.dist ? opts.dist->rank : 0;
   auto fan = std::make_shared<r1::events::FanoutSink>();
   std::filesystem::create_directories(cfg.run.dir + "/" + cfg.run.name);
-  fan->add(std::make_shared<r1::events::FileSink>(cfg.run.dir + "/" + cfg.run.name +
-                                                      "/events.jsonl",
+  const std::string log_name = rank == 0 ? "events.jsonl" : "events.rank" + std::to_string(rank) + ".jsonl";
+  fan->add(std::make_shared<r1::events::FileSink>(cfg.run.dir + "/" + cfg.run.name + "/" + log_name,
                                                   /*append=*/!cfg.checkpoint.resume.empty()));
   if (jsonl) fan->add(std::make_shared<r1::events::JsonlSink>(std::cout));
-  if (!quiet) {
+  if (!quiet && rank == 0) {
     fan->add(std::make_shared<r1::cli::ProgressSink>(cfg.train.steps));
   } else {  // quiet still says why a run failed
     fan->add(std::make_shared<r1::events::CallbackSink>([](const r1::events::Event& e) {
@@ -60,7 +65,7 @@ int cmd_train(const ConfigArgs& ca, bool jsonl, bool quiet) {
   std::signal(SIGTERM, on_signal);
   r1::train::TrainerHooks hooks;
   hooks.stop_requested = [] { return g_stop.load(); };
-  r1::train::Trainer trainer(cfg, fan, hooks);
+  r1::train::Trainer trainer(cfg, fan, hooks, opts);
   auto st = trainer.run();
   return st == r1::events::FinishStatus::Failed ? 1 : (st == r1::events::FinishStatus::Stopped ? 130 : 0);
 }
@@ -233,6 +238,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "r1-worker: checkpoint error: %s\n", e.what());
   } catch (const r1::data::DataError& e) {
     std::fprintf(stderr, "r1-worker: data error: %s\n", e.what());
+  } catch (const r1::dist::DistError& e) {
+    std::fprintf(stderr, "r1-worker: distributed setup error: %s\n", e.what());
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "r1-worker: libtorch error: %s\n", e.what_without_backtrace());
   } catch (const std::exception& e) {

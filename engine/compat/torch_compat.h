@@ -59,6 +59,7 @@ inline bool cuda_available() { return torch::cuda::is_available(); }
 #ifdef R1_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
 #endif
 
 namespace r1::compat {
@@ -85,6 +86,14 @@ inline int64_t cuda_peak_bytes(const torch::Device& d) {
 inline void cuda_reset_peak(const torch::Device& d) {
 #ifdef R1_WITH_CUDA
   if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.has_index() ? d.index() : 0);
+#endif
+  (void)d;
+}
+
+// Make `d` this thread's current CUDA device (NCCL and kernel launches follow it).
+inline void set_current_device(const torch::Device& d) {
+#ifdef R1_WITH_CUDA
+  if (d.is_cuda() && d.has_index()) c10::cuda::set_device(d.index());
 #endif
   (void)d;
 }

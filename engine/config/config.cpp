@@ -155,10 +155,13 @@ ConfigValue parse_text_value(const FieldSpec& f, const std::string& raw, const s
     case Kind::String:
     case Kind::Choice:
       return unquote(s);
-    case Kind::StringList: {
+    case Kind::StringList: {  // a,b,c or the TOML form ["a", "b"]
       std::vector<std::string> out;
       std::string item;
-      std::istringstream in(s);
+      std::string body = s;
+      if (body.size() >= 2 && body.front() == '[' && body.back() == ']')
+        body = body.substr(1, body.size() - 2);
+      std::istringstream in(body);
       while (std::getline(in, item, ','))
         if (!trim(item).empty()) out.push_back(unquote(trim(item)));
       return out;

@@ -17,14 +17,15 @@ BatchSampler::BatchSampler(const data::TokenFile* tokens, size_t begin, size_t e
               " tokens");
 }
 
-torch::Tensor BatchSampler::train_batch(int64_t step, int64_t micro, int64_t batch) const {
+torch::Tensor BatchSampler::train_batch(int64_t step, int64_t micro, int64_t batch,
+                                        int64_t row0) const {
   auto out = torch::empty({batch, static_cast<int64_t>(window_)}, torch::kInt64);
   auto* p = out.data_ptr<int64_t>();
   const uint64_t n = positions();
   for (int64_t b = 0; b < batch; ++b) {
     uint64_t h = splitmix64(seed_ ^ splitmix64(static_cast<uint64_t>(step) * 0x10001ull +
                                                 splitmix64(static_cast<uint64_t>(micro) << 20 |
-                                                           static_cast<uint64_t>(b))));
+                                                           static_cast<uint64_t>(row0 + b))));
     tokens_->copy_window(begin_ + h % n, window_, p + b * window_);
   }
   return out;

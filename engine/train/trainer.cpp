@@ -3,6 +3,8 @@
 #include "engine/compat/torch_compat.h"
 #include "engine/data/corpus.h"
 #include "engine/data/data_error.h"
+#include "engine/dist/grad_buckets.h"
+#include "engine/dist/process_group.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/schedule.h"
 #include "engine/telemetry/gpu_sampler.h"
@@ -107,7 +109,32 @@ Trainer::~Trainer() = default;
 std::string Trainer::run_dir() const { return cfg_.run.dir + "/" + cfg_.run.name; }
 
 void Trainer::emit(events::Payload p) {
-  sink_->emit(events::make_event(std::move(p), cfg_.run.name));
+  // Data parallel: rank 0 reports the run (metrics, evaluations, checkpoints); every rank
+  // reports its own logs, errors, GPU telemetry and how it finished.
+  if (rank_ != 0 && !std::holds_alternative<events::Log>(p) &&
+      !std::holds_alternative<events::Error>(p) && !std::holds_alternative<events::Gpu>(p) &&
+      !std::holds_alternative<events::Finish>(p))
+    return;
+  sink_->emit(events::make_event(std::move(p), cfg_.run.name, rank_));
+}
+
+void Trainer::setup_dist() {
+  const auto& d = *options_.dist;
+  dist::ProcessGroupOptions po;
+  if (const char* t = std::getenv("R1_COLLECTIVE_TIMEOUT_S"); t && std::atof(t) > 0)
+    po.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::atof(t) * 1000));
+  pg_ = dist::create_process_group(d, device_, po);
+  log(events::LogLevel::Info, std::string("data parallel: rank ") + std::to_string(rank_) + " of " +
+                                  std::to_string(world_) + " (" + pg_->backend() + ", local rank " +
+                                  std::to_string(d.local_rank) + ", master " + d.master_addr +
+                                  ":" + std::to_string(d.master_port) + ")");
+}
+
+void Trainer::allreduce_mean(torch::Tensor& t) {
+  if (!pg_) return;
+  auto buf = t.to(device_, torch::kFloat64).contiguous();
+  pg_->allreduce_sum_sync(buf);
+  t = buf.to(torch::kCPU) / static_cast<double>(world_);
 }
 
 void Trainer::log(events::LogLevel level, const std::string& text) {
@@ -117,6 +144,15 @@ void Trainer::log(events::LogLevel level, const std::string& text) {
 void Trainer::setup() {
   validate(cfg_);
   device_ = parse_device(cfg_.train.device);
+  if (options_.dist && options_.dist->world_size > 1) {
+    rank_ = options_.dist->rank;
+    world_ = options_.dist->world_size;
+    if (device_.is_cuda()) {  // one GPU per rank: the node's local rank picks it
+      device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(options_.dist->local_rank));
+      compat::set_current_device(device_);
+    }
+    setup_dist();
+  }
   if (cfg_.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg_.train.threads));
   torch::manual_seed(static_cast<uint64_t>(cfg_.train.seed));
 
@@ -136,6 +172,14 @@ void Trainer::setup() {
       resume_path = cfg_.checkpoint.resume;
     }
   }
+  if (pg_ && !cfg_.checkpoint.resume.empty()) {  // every rank restores rank 0's choice
+    if (rank_ == 0) pg_->store_set("resume", resume_path);
+    resume_path = pg_->store_get("resume", std::chrono::minutes(10));
+    if (!fs::exists(resume_path))
+      throw CheckpointError("rank " + std::to_string(rank_) + ": checkpoint " + resume_path +
+                            " (chosen by rank 0) is not readable here; data-parallel resume needs "
+                            "it on a filesystem every node shares");
+  }
   std::string tok_path = cfg_.data.tokenizer.empty() ? dir + "/tokenizer.txt" : cfg_.data.tokenizer;
   // Opened (read and verified) once; the model and optimizer are restored from it below.
   std::unique_ptr<CheckpointReader> checkpoint;
@@ -146,11 +190,27 @@ void Trainer::setup() {
       std::ofstream(tok_path, std::ios::binary | std::ios::trunc) << text;
   }
 
-  if (options_.synthetic_tokens > 0) {
-    setup_synthetic();
-  } else {
-    setup_corpus(tok_path);
+  // Data parallel: the first rank of each node prepares the corpus (tokenizer, token cache)
+  // while the node's other ranks wait, then read what it cached.
+  const int local_rank = options_.dist ? options_.dist->local_rank : 0;
+  const std::string node_key = "data/" + std::to_string(rank_ - local_rank);
+  if (pg_ && local_rank != 0) {
+    std::string v = pg_->store_get(node_key, std::chrono::hours(2));
+    if (v != "ok")
+      throw data::DataError("rank " + std::to_string(rank_) + ": rank " +
+                            std::to_string(rank_ - local_rank) + " failed to prepare the data: " + v);
   }
+  try {
+    if (options_.synthetic_tokens > 0) {
+      setup_synthetic();
+    } else {
+      setup_corpus(tok_path);
+    }
+  } catch (const std::exception& e) {
+    if (pg_ && local_rank == 0) pg_->store_set(node_key, e.what());
+    throw;
+  }
+  if (pg_ && local_rank == 0) pg_->store_set(node_key, "ok");
 
   const int64_t window = cfg_.data.seq_len + cfg_.model.mtp_depth + 1;
   const size_t n = data_->tokens.size(), split = data_->train_tokens;
@@ -174,6 +234,22 @@ void Trainer::setup() {
   scaler_ = LossScaler(cfg_.train.precision == "fp16", cfg_.train.loss_scale_init,
                        cfg_.train.scale_window);
   if (checkpoint) resume_from(*checkpoint);
+  if (pg_) {
+    // Identical replicas from the start, then gradients averaged in buckets during backward.
+    std::vector<torch::Tensor> state;
+    for (auto& p : model_->parameters()) state.push_back(p.detach());
+    for (auto& b : model_->buffers()) state.push_back(b);
+    dist::broadcast_tensors(*pg_, state, 0);
+    std::vector<torch::Tensor> unique;  // registration order, each tensor once (tied weights)
+    for (auto& p : model_->parameters()) {
+      bool seen = false;
+      for (auto& u : unique) seen = seen || u.unsafeGetTensorImpl() == p.unsafeGetTensorImpl();
+      if (!seen && p.requires_grad()) unique.push_back(p);
+    }
+    grad_buckets_ = std::make_unique<dist::GradBuckets>(*pg_, unique);
+    log(events::LogLevel::Debug, "gradient all-reduce in " + std::to_string(grad_buckets_->buckets()) +
+                                     " buckets overlapped with backward");
+  }
 }
 
 void Trainer::setup_corpus(const std::string& tok_path) {
@@ -280,7 +356,9 @@ StepStats Trainer::train_step() {
     acc = acc.defined() ? acc + d : d;
   };
   for (int64_t m = 0; m < t.grad_accum; ++m) {
-    auto batch = train_batches_->train_batch(step_, m, cfg_.data.batch_size).to(device_);
+    auto batch = train_batches_->train_batch(step_, m, cfg_.data.batch_size,
+                                             rank_ * cfg_.data.batch_size)
+                     .to(device_);
     if (amp) compat::set_autocast(device_, true, amp_dtype);
     model::LossParts parts;
     try {
@@ -290,11 +368,16 @@ StepStats Trainer::train_step() {
       throw;
     }
     if (amp) compat::set_autocast(device_, false, amp_dtype);
+    if (grad_buckets_ && m == t.grad_accum - 1) grad_buckets_->arm();
     scaler_.scale_loss(parts.loss / static_cast<double>(t.grad_accum)).backward();
     add(loss_sum, parts.loss);
     add(main_sum, parts.main);
     add(mtp_sum, parts.mtp);
     add(bal_sum, parts.balance);
+  }
+  if (grad_buckets_) {
+    grad_buckets_->finish();
+    s.allreduce_wait_ms = grad_buckets_->last_wait_ms();
   }
   if (hooks_.after_backward) hooks_.after_backward(step_, model_);
 
@@ -311,7 +394,19 @@ StepStats Trainer::train_step() {
   } else {
     s.grad_norm = std::numeric_limits<double>::quiet_NaN();
   }
-  for (auto& moe : model_->moe_layers()) {
+  auto moes = model_->moe_layers();
+  if (pg_ && !moes.empty()) {  // the router biases move on global loads: identical on every rank
+    std::vector<torch::Tensor> loads;
+    for (auto& moe : moes) loads.push_back(moe->load);
+    auto all = torch::cat(loads);
+    allreduce_mean(all);
+    int64_t off = 0;
+    for (auto& moe : moes) {
+      moe->load.copy_(all.narrow(0, off, moe->load.numel()));
+      off += moe->load.numel();
+    }
+  }
+  for (auto& moe : moes) {
     auto frac = moe->update_bias(cfg_.model.bias_update_speed).contiguous();
     s.expert_load.emplace_back(frac.data_ptr<double>(), frac.data_ptr<double>() + frac.numel());
   }
@@ -321,8 +416,20 @@ StepStats Trainer::train_step() {
   s.loss_main = val(main_sum);
   s.loss_mtp = val(mtp_sum);
   s.loss_balance = val(bal_sum);
+  if (pg_) {  // global means, and one agreed stop (ranks get SIGTERM at different moments)
+    const bool stop = hooks_.stop_requested && hooks_.stop_requested();
+    auto v = torch::tensor({s.loss, s.loss_main, s.loss_mtp, s.loss_balance, stop ? 1.0 : 0.0},
+                           torch::kFloat64);
+    allreduce_mean(v);
+    auto* p = v.data_ptr<double>();
+    s.loss = p[0];
+    s.loss_main = p[1];
+    s.loss_mtp = p[2];
+    s.loss_balance = p[3];
+    s.stop = p[4] > 0;
+  }
   ++step_;
-  tokens_ += t.grad_accum * cfg_.data.batch_size * cfg_.data.seq_len;
+  tokens_ += world_ * t.grad_accum * cfg_.data.batch_size * cfg_.data.seq_len;
   compat::synchronize(device_);
   s.step = step_;
   s.ms = seconds_since(t0) * 1e3;
@@ -351,7 +458,7 @@ EvalStats Trainer::evaluate() {
   const auto& len_t = token_bytes_;
   double nll = 0;
   int64_t bytes = 0;
-  for (int64_t i = 0; i < cfg_.eval.batches; ++i) {
+  for (int64_t i = rank_; i < cfg_.eval.batches; i += world_) {  // data parallel: split
     auto batch = val_batches_->fixed_batch(i, cfg_.eval.batches, cfg_.data.batch_size);
     auto targets = batch.narrow(1, 1, T);
     bytes += len_t.index_select(0, targets.reshape({-1})).sum().item<int64_t>();
@@ -366,6 +473,15 @@ EvalStats Trainer::evaluate() {
     e.tokens += targets.numel();
   }
   model_->train();
+  if (pg_) {
+    auto v = torch::tensor({nll, static_cast<double>(bytes), static_cast<double>(e.tokens)},
+                           torch::kFloat64);
+    allreduce_mean(v);
+    auto* p = v.data_ptr<double>();
+    nll = p[0] * world_;
+    bytes = std::llround(p[1] * world_);
+    e.tokens = std::llround(p[2] * world_);
+  }
   e.loss = nll / static_cast<double>(e.tokens);
   e.perplexity = std::exp(e.loss);
   e.bits_per_byte = bytes > 0 ? nll / std::log(2.0) / static_cast<double>(bytes) : 0.0;
@@ -373,6 +489,7 @@ EvalStats Trainer::evaluate() {
 }
 
 std::string Trainer::save_checkpoint() {
+  if (rank_ != 0) return {};  // replicas are identical: rank 0 writes for the job
   const auto t0 = Clock::now();
   CheckpointMeta m;
   m.step = step_;
@@ -427,6 +544,7 @@ events::FinishStatus Trainer::run() {
     rs.versions = {{"r1-workbench", "0.1.0"}, {"libtorch", compat::torch_version()},
                    {"events", std::to_string(events::kSchemaVersion)}};
     rs.device = cfg_.train.device + " (" + compat::device_name(device_) + ")";
+    rs.world_size = world_;
     rs.params_total = pc.total;
     rs.params_active = pc.active;
     rs.params_embedding = pc.embedding;
@@ -443,7 +561,7 @@ events::FinishStatus Trainer::run() {
     const auto& t = cfg_.train;
     int64_t last_eval = -1, last_ckpt = resumed_from_ ? *resumed_from_ : -1;
     while (step_ < t.steps) {
-      if (hooks_.stop_requested && hooks_.stop_requested()) {
+      if (!pg_ && hooks_.stop_requested && hooks_.stop_requested()) {
         status = events::FinishStatus::Stopped;
         log(events::LogLevel::Info, "stop requested at step " + std::to_string(step_));
         break;
@@ -459,7 +577,7 @@ events::FinishStatus Trainer::run() {
         if (cfg_.model.balance_loss_alpha > 0) e.loss_balance = s.loss_balance;
         e.lr = s.lr;
         e.grad_norm = s.grad_norm;
-        const double tok = static_cast<double>(t.grad_accum * cfg_.data.batch_size *
+        const double tok = static_cast<double>(world_ * t.grad_accum * cfg_.data.batch_size *
                                                cfg_.data.seq_len);
         e.tokens_per_s = tok / (s.ms / 1e3);
         e.mfu = mfu(e.tokens_per_s);
@@ -484,6 +602,12 @@ events::FinishStatus Trainer::run() {
         save_checkpoint();
         last_ckpt = step_;
       }
+      if (s.stop) {
+        status = events::FinishStatus::Stopped;
+        log(events::LogLevel::Info, "stop requested: every rank stops at step " +
+                                        std::to_string(step_));
+        break;
+      }
     }
     if (last_eval != step_ && status == events::FinishStatus::Completed && step_ > 0)
       eval_and_emit();
@@ -500,6 +624,9 @@ events::FinishStatus Trainer::run() {
   } catch (const CheckpointError& e) {
     status = events::FinishStatus::Failed;
     emit(events::Error{e.what(), "checkpoint", true});
+  } catch (const dist::DistError& e) {
+    status = events::FinishStatus::Failed;
+    emit(events::Error{e.what(), "distributed", true});
   } catch (const std::exception& e) {
     status = events::FinishStatus::Failed;
     emit(events::Error{e.what(), "internal", true});

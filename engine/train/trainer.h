@@ -4,6 +4,7 @@
 // router-bias balancing, and one event per thing that happens.
 #include "engine/config/config.h"
 #include "engine/data/dataset.h"
+#include "engine/dist/dist_env.h"
 #include "engine/events/sink.h"
 #include "engine/model/r1_model.h"
 #include "engine/train/batches.h"
@@ -17,12 +18,20 @@
 namespace r1::train {
 
 class CheckpointReader;
+}  // namespace r1::train
+namespace r1::dist {
+class ProcessGroup;
+class GradBuckets;
+}  // namespace r1::dist
+namespace r1::train {
 
 struct StepStats {
   int64_t step = 0;  // steps done after this one
   double loss = 0, loss_main = 0, loss_mtp = 0, loss_balance = 0;
   double lr = 0, grad_norm = 0, ms = 0;
+  double allreduce_wait_ms = 0;  // data parallel: time blocked on the gradient all-reduce
   bool skipped = false;
+  bool stop = false;  // some rank was asked to stop: every rank stops after this step
   std::vector<std::vector<double>> expert_load;
 };
 
@@ -39,6 +48,9 @@ struct TrainerHooks {
 
 struct TrainerOptions {
   int64_t synthetic_tokens = 0;  // > 0: random tokens instead of the corpus (benchmarks)
+  // Data parallel: this process's place in the job (r1-worker reads it from the torchrun
+  // variables). Unset or world_size 1: a single process.
+  std::optional<dist::DistEnv> dist;
 };
 
 class Trainer {
@@ -62,6 +74,8 @@ class Trainer {
   const LossScaler& scaler() const { return scaler_; }
   std::string run_dir() const;
   const data::PreparedData& data() const { return *data_; }
+  int rank() const { return rank_; }
+  int world_size() const { return world_; }
 
  private:
   void emit(events::Payload p);
@@ -72,6 +86,8 @@ class Trainer {
   void set_lrs(double factor);
   void resume_from(CheckpointReader& checkpoint);
   void eval_and_emit();
+  void setup_dist();
+  void allreduce_mean(torch::Tensor& t);  // small float64 vectors (metrics, expert loads)
   std::optional<double> mfu(double tokens_per_s) const;
 
   Config cfg_;
@@ -93,6 +109,9 @@ class Trainer {
   std::string tokenizer_text_;
   std::string data_fp_;
   torch::Tensor token_bytes_;  // [vocab] bytes per token, built at the first evaluation
+  int rank_ = 0, world_ = 1;
+  std::unique_ptr<dist::ProcessGroup> pg_;
+  std::unique_ptr<dist::GradBuckets> grad_buckets_;
 };
 
 std::string default_cache_dir();
