@@ -139,6 +139,7 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
   const int64_t tokens = std::max<int64_t>(1 << 20, (cfg.data.seq_len + 8) * 64);
   r1::train::TrainerOptions opt;
   opt.synthetic_tokens = tokens;
+  opt.dist = r1::dist::dist_env_from_environment();  // data-parallel benchmarks (torchrun vars)
   r1::train::Trainer trainer(cfg, std::make_shared<r1::events::NullSink>(), {}, opt);
   trainer.setup();
   const torch::Device dev = cfg.train.device == "cpu" ? torch::Device(torch::kCPU)
@@ -148,11 +149,15 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
   for (int64_t i = 0; i < warmup; ++i) loss0 = trainer.train_step().loss;
   r1::compat::cuda_reset_peak(dev);
   auto t0 = std::chrono::steady_clock::now();
-  double loss = 0;
-  for (int64_t i = 0; i < steps; ++i) loss = trainer.train_step().loss;
+  double loss = 0, wait_ms = 0;
+  for (int64_t i = 0; i < steps; ++i) {
+    auto st = trainer.train_step();
+    loss = st.loss;
+    wait_ms += st.allreduce_wait_ms;
+  }
   double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double tok = static_cast<double>(steps * cfg.train.grad_accum * cfg.data.batch_size *
-                                         cfg.data.seq_len);
+  const double tok = static_cast<double>(trainer.world_size() * steps * cfg.train.grad_accum *
+                                         cfg.data.batch_size * cfg.data.seq_len);
   const double tps = tok / sec;
   const double flops = trainer.model()->flops_per_token(cfg.data.seq_len) * tps;
   auto pc = trainer.model()->param_counts();
@@ -165,7 +170,10 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
               static_cast<long long>(cfg.data.seq_len), static_cast<long long>(steps),
               static_cast<long long>(warmup));
   std::printf("params %.1fM total, %.1fM active\n", pc.total / 1e6, pc.active / 1e6);
-  std::printf("tokens/s   %.0f\n", tps);
+  std::printf("tokens/s   %.0f%s\n", tps, trainer.world_size() > 1 ? " (all ranks)" : "");
+  if (opt.dist)
+    std::printf("data parallel: rank %d of %d, all-reduce wait %.2f ms/step after backward\n",
+                trainer.rank(), trainer.world_size(), wait_ms / static_cast<double>(steps));
   std::printf("TFLOP/s    %.2f (model FLOPs: 6·N_active + attention)\n", flops / 1e12);
   if (cfg.train.peak_tflops > 0)
     std::printf("MFU        %.1f%% of %.0f TFLOP/s\n", 100 * flops / (cfg.train.peak_tflops * 1e12),

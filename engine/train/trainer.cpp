@@ -144,7 +144,7 @@ void Trainer::log(events::LogLevel level, const std::string& text) {
 void Trainer::setup() {
   validate(cfg_);
   device_ = parse_device(cfg_.train.device);
-  if (options_.dist && options_.dist->world_size > 1) {
+  if (options_.dist) {  // WORLD_SIZE=1 too: one rank through the same path (overhead runs)
     rank_ = options_.dist->rank;
     world_ = options_.dist->world_size;
     if (device_.is_cuda()) {  // one GPU per rank: the node's local rank picks it

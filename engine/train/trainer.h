@@ -49,7 +49,7 @@ struct TrainerHooks {
 struct TrainerOptions {
   int64_t synthetic_tokens = 0;  // > 0: random tokens instead of the corpus (benchmarks)
   // Data parallel: this process's place in the job (r1-worker reads it from the torchrun
-  // variables). Unset or world_size 1: a single process.
+  // variables). Unset: a plain single process (no process group).
   std::optional<dist::DistEnv> dist;
 };
 
