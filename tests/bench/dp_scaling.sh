@@ -39,7 +39,7 @@ for p in "${PRESETS[@]}"; do
   ((N > 1)) && rows+=("$(run nccl-$N "$N" "$p")")
 done
 echo
-echo "$(date -u +%F) commit $(git rev-parse --short HEAD 2>/dev/null) — $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1) × $N"
+echo "$(date -u +%F) commit ${R1_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null)} — $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1) × $N"
 echo "| preset | run | tokens/s (all ranks) | all-reduce wait ms/step |"
 echo "|---|---|---|---|"
 for r in "${rows[@]}"; do echo "| ${r//|/ | } |"; done
