@@ -37,6 +37,7 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -312,28 +313,42 @@ void MainWindow::launch() {
   cfg.train.device = target_->currentData().toString().toStdString();
   const QString runId = store_->beginRun(QString::fromStdString(cfg.run.name),
                                          QString::fromStdString(cfg.run.dir));
+  if (runId.isEmpty()) {
+    QMessageBox::warning(this, tr("Cannot launch"), store_->errorString());
+    return;
+  }
   cfg.run.name = runId.toStdString();  // a fresh folder per run: nothing is overwritten
-  liveRun_ = runId;
-  totalSteps_ = cfg.train.steps;
-  runStartWall_ = QDateTime::currentMSecsSinceEpoch() / 1000.0;
-  for (auto* c : std::as_const(charts_)) c->clear();
-  shownRuns_ = {runId};
-  logView_->clear();
-  colorIndex_ = 0;
-  progress_->setRange(0, static_cast<int>(std::min<int64_t>(totalSteps_, INT32_MAX)));
-  progress_->setValue(0);
+  followRun(runId, cfg.train.steps);
   launch_->setEnabled(false);
   stop_->setEnabled(true);
   statusText_->setText(tr("Starting %1…").arg(runId));
   runner_->start(cfg);
 }
 
+void MainWindow::followRun(const QString& runId, int64_t totalSteps) {
+  liveRun_ = runId;
+  liveStep_ = 0;
+  totalSteps_ = totalSteps;
+  const auto info = store_->run(runId);
+  runStartWall_ = info ? info->started : QDateTime::currentMSecsSinceEpoch() / 1000.0;
+  for (auto* c : std::as_const(charts_)) c->clear();
+  shownRuns_ = {runId};
+  logView_->clear();
+  colorIndex_ = 0;
+  progress_->setRange(0, static_cast<int>(std::min<int64_t>(totalSteps_, INT32_MAX)));
+  progress_->setValue(0);
+}
+
 void MainWindow::onEvents(const QVector<r1::events::Event>& events) {
   if (liveRun_.isEmpty()) return;
+  store_->append(liveRun_, events);  // hands the batch to the store's writer thread
+  // One append per chart series and one status update per batch, not per event.
+  LiveBatch batch;
+  const ev::Step* last = nullptr;
   for (const auto& e : events) {
-    store_->append(liveRun_, e);
-    plotEvent(liveRun_, e);
-    if (auto* s = std::get_if<ev::Step>(&e.payload)) updateStatus(*s);
+    plotEvent(liveRun_, e, batch);
+    if (const auto n = progressStep(e)) liveStep_ = std::max(liveStep_, *n);
+    if (auto* s = std::get_if<ev::Step>(&e.payload)) last = s;
     if (auto* l = std::get_if<ev::Log>(&e.payload))
       logView_->appendPlainText(QStringLiteral("[%1] %2").arg(levelName(l->level),
                                                               QString::fromStdString(l->text)));
@@ -341,6 +356,15 @@ void MainWindow::onEvents(const QVector<r1::events::Event>& events) {
       logView_->appendPlainText(QStringLiteral("[error] %1 (%2)").arg(
           QString::fromStdString(er->message), QString::fromStdString(er->cause)));
   }
+  for (const LiveSeries& s : batch) {
+    auto* chart = charts_.value(QString::fromLatin1(s.chart));
+    if (!chart) continue;
+    if (chart->isHidden()) chart->show();
+    chart->setRun(s.series, s.label, s.color);
+    chart->setRunStart(s.series, runStartWall_);
+    chart->appendPoints(s.series, s.points);
+  }
+  if (last) updateStatus(*last);
 }
 
 void MainWindow::updateStatus(const r1::events::Step& s) {
@@ -357,26 +381,28 @@ void MainWindow::updateStatus(const r1::events::Step& s) {
                            .arg(int(eta) % 60, 2, 10, QLatin1Char('0')));
 }
 
-void MainWindow::plotEvent(const QString& runId, const r1::events::Event& e) {
+void MainWindow::plotEvent(const QString& runId, const r1::events::Event& e, LiveBatch& batch) {
   const QColor color = kPalette[colorIndex_ % 8];
   const double wall = e.header.time;
-  auto add = [&](const char* key, const QString& series, const QString& label, double step,
+  // label() is called once per series and batch, not per event.
+  auto add = [&](const char* key, const QString& series, const auto& label, double step,
                  double v, const QColor& c) {
     if (!std::isfinite(v)) return;
-    auto* chart = charts_.value(QString::fromLatin1(key));
-    if (!chart) return;
-    if (chart->isHidden()) chart->show();
-    chart->setRun(series, label, c);
-    chart->appendPoints(series, {pt(step, wall, v)});
+    auto it = std::find_if(batch.begin(), batch.end(), [&](const LiveSeries& s) {
+      return qstrcmp(s.chart, key) == 0 && s.series == series;
+    });
+    if (it == batch.end()) it = batch.insert(batch.end(), LiveSeries{key, series, label(), c, {}});
+    it->points.push_back(pt(step, wall, v));
   };
+  auto plain = [&] { return runId; };
   if (auto* s = std::get_if<ev::Step>(&e.payload)) {
     const double st = static_cast<double>(s->step);
-    add("loss", runId, tr("%1 train").arg(runId), st, s->loss, color);
-    add("lr", runId, runId, st, s->lr, color);
-    add("tokens_per_s", runId, runId, st, s->tokens_per_s, color);
-    add("grad_norm", runId, runId, st, s->grad_norm, color);
-    if (s->mfu) add("mfu", runId, runId, st, *s->mfu, color);
-    if (s->loss_scale) add("loss_scale", runId, runId, st, *s->loss_scale, color);
+    add("loss", runId, [&] { return tr("%1 train").arg(runId); }, st, s->loss, color);
+    add("lr", runId, plain, st, s->lr, color);
+    add("tokens_per_s", runId, plain, st, s->tokens_per_s, color);
+    add("grad_norm", runId, plain, st, s->grad_norm, color);
+    if (s->mfu) add("mfu", runId, plain, st, *s->mfu, color);
+    if (s->loss_scale) add("loss_scale", runId, plain, st, *s->loss_scale, color);
     for (size_t l = 0; l < s->expert_load.size(); ++l) {
       const auto& load = s->expert_load[l];
       if (load.empty()) continue;
@@ -388,18 +414,22 @@ void MainWindow::plotEvent(const QString& runId, const r1::events::Event& e) {
       const double mean = sum / static_cast<double>(load.size());
       if (mean > 0)
         add("expert_load", runId + QStringLiteral("/L%1").arg(l),
-            tr("%1 layer %2").arg(runId).arg(l), st, mx / mean, kPalette[(colorIndex_ + l) % 8]);
+            [&] { return tr("%1 layer %2").arg(runId).arg(l); }, st, mx / mean,
+            kPalette[(colorIndex_ + l) % 8]);
     }
   } else if (auto* v = std::get_if<ev::Eval>(&e.payload)) {
-    add("loss", runId + QStringLiteral("/val"), tr("%1 validation").arg(runId),
+    add("loss", runId + QStringLiteral("/val"), [&] { return tr("%1 validation").arg(runId); },
         static_cast<double>(v->step), v->loss, color.darker(150));
   } else if (auto* g = std::get_if<ev::Gpu>(&e.payload)) {
-    const QString series = runId + QStringLiteral("/gpu%1").arg(g->device);
-    const double step = wall - runStartWall_;
-    if (g->util) add("gpu_util", series, series, step, *g->util, color);
-    if (g->mem_used_mb) add("gpu_mem", series, series, step, *g->mem_used_mb, color);
-    if (g->temp_c) add("gpu_temp", series, series, step, *g->temp_c, color);
-    if (g->power_w) add("gpu_power", series, series, step, *g->power_w, color);
+    // Filed, like the store files it, under the last training step reported before it.
+    const QString gpu = QStringLiteral("gpu%1").arg(std::max(0, g->device));
+    const QString series = runId + QLatin1Char('/') + gpu;
+    auto label = [&] { return runId + QLatin1Char(' ') + gpu; };
+    const double step = static_cast<double>(liveStep_);
+    if (g->util) add("gpu_util", series, label, step, *g->util, color);
+    if (g->mem_used_mb) add("gpu_mem", series, label, step, *g->mem_used_mb, color);
+    if (g->temp_c) add("gpu_temp", series, label, step, *g->temp_c, color);
+    if (g->power_w) add("gpu_power", series, label, step, *g->power_w, color);
   }
 }
 
@@ -420,11 +450,14 @@ void MainWindow::refreshHistory() {
 
 void MainWindow::showRun(const QStringList& ids) {
   if (ids.isEmpty()) return;
+  store_->flush();  // a run still being written shows everything it has sent so far
   for (auto* c : std::as_const(charts_)) c->clear();
   shownRuns_ = ids;
   colorIndex_ = 0;
   for (const QString& id : ids) {
     const QColor color = kPalette[colorIndex_ % 8];
+    const auto info = store_->run(id);
+    const double start = info ? info->started : std::nan("");
     auto load = [&](const char* chartKey, const QString& metricKey, const QString& series,
                     const QString& label, const QColor& c) {
       auto rows = store_->metric(id, metricKey);
@@ -435,6 +468,7 @@ void MainWindow::showRun(const QStringList& ids) {
       auto* chart = charts_.value(QString::fromLatin1(chartKey));
       if (chart->isHidden()) chart->show();
       chart->setRun(series, label, c);
+      chart->setRunStart(series, start);
       chart->appendPoints(series, pts);
     };
     load("loss", QStringLiteral("loss"), id, tr("%1 train").arg(id), color);

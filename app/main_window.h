@@ -3,7 +3,9 @@
 // history on the right; progress in the status bar. Owns no storage: the RunStore outlives
 // it, so the window can be rebuilt (language switch, tests) without losing anything.
 #include "engine/events/event.h"
+#include "widgets/downsampler.h"
 
+#include <QColor>
 #include <QHash>
 #include <QMainWindow>
 #include <QPointer>
@@ -44,6 +46,10 @@ class MainWindow final : public QMainWindow {
   QAction* stopAction() const { return stop_; }
   QString currentRunId() const { return liveRun_; }
   void showRun(const QStringList& runIds);  // charts + logs of stored runs, overlaid
+  // Makes runId (begun in the store) the live run: clears the charts, logs and progress, then
+  // stores and plots what runner()->eventsArrived() delivers. launch() does this for the run
+  // it starts; the ingest benchmark for its synthetic one.
+  void followRun(const QString& runId, int64_t totalSteps);
 
  Q_SIGNALS:
   void languageRequested(const QString& locale);  // "en" or "zh_CN"
@@ -62,7 +68,16 @@ class MainWindow final : public QMainWindow {
   void onFinished(int status);
   void refreshHistory();
   void refreshLogs();
-  void plotEvent(const QString& runId, const r1::events::Event& ev);
+  // Points of one batch of live events, gathered per chart series.
+  struct LiveSeries {
+    const char* chart;
+    QString series;
+    QString label;
+    QColor color;
+    std::vector<widgets::SeriesPoint> points;
+  };
+  using LiveBatch = std::vector<LiveSeries>;
+  void plotEvent(const QString& runId, const r1::events::Event& ev, LiveBatch& batch);
   void updateStatus(const r1::events::Step& s);
   void exportSelectedCsv();
   void deleteSelected();
@@ -89,7 +104,8 @@ class MainWindow final : public QMainWindow {
   QString liveRun_;
   QStringList shownRuns_;
   int64_t totalSteps_ = 0;
-  double runStartWall_ = 0;
+  qint64 liveStep_ = 0;  // the live run's last reported step: GPU samples are filed under it
+  double runStartWall_ = 0;  // the live run's start in the store (unix seconds)
   int colorIndex_ = 0;
 };
 

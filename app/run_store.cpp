@@ -13,12 +13,18 @@
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QThread>
 
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <future>
 #include <limits>
+#include <mutex>
 #include <type_traits>
 #include <variant>
 
@@ -63,6 +69,8 @@ const Keys& keys() {
 
 const QString kInsertMetric = QStringLiteral(
     "INSERT OR REPLACE INTO metrics(run_id, step, wall, key, value) VALUES (?, ?, ?, ?, ?)");
+const QString kInsertTelemetry = QStringLiteral(
+    "INSERT OR REPLACE INTO telemetry(run_id, key, wall, step, value) VALUES (?, ?, ?, ?, ?)");
 
 // The SQLite C API, resolved from the libsqlite3 that the QSQLITE plugin has loaded, to bind
 // metric rows without Qt's per-value cost (QSqlQuery::bindValue takes about 0.5 us a value;
@@ -184,8 +192,27 @@ const QVector<QStringList>& migrations() {
                            "path TEXT, bytes INTEGER)"),
             QStringLiteral("CREATE INDEX checkpoints_run_step ON checkpoints(run_id, step)"),
         },
+        // v1 -> v2: GPU telemetry gets a row per sample, keyed by its time (v1 kept one sample
+        // per training step in metrics).
+        {
+            QStringLiteral("CREATE TABLE telemetry(run_id TEXT NOT NULL, key TEXT NOT NULL, "
+                           "wall REAL NOT NULL, step INTEGER NOT NULL, value REAL, "
+                           "PRIMARY KEY(run_id, key, wall)) WITHOUT ROWID"),
+            QStringLiteral("INSERT OR REPLACE INTO telemetry(run_id, key, wall, step, value) "
+                           "SELECT run_id, key, COALESCE(wall, 0), step, value FROM metrics "
+                           "WHERE key GLOB 'gpu[0-9]*/*'"),
+            QStringLiteral("DELETE FROM metrics WHERE key GLOB 'gpu[0-9]*/*'"),
+        },
     };
     return steps;
+}
+
+// gpu<N>/<field>: a key of the telemetry table.
+bool isTelemetryKey(const QString& key) {
+    if (!key.startsWith(QLatin1String("gpu"))) return false;
+    qsizetype i = 3;
+    while (i < key.size() && key.at(i).isDigit()) ++i;
+    return i > 3 && i < key.size() && key.at(i) == u'/';
 }
 
 const QString kRunColumns = QStringLiteral(
@@ -213,81 +240,132 @@ RunInfo runFromQuery(const QSqlQuery& q) {
 
 }  // namespace
 
-struct RunStore::Pending {
-    struct Metric {
-        QString run;
-        QString key;
-        qint64 step;
-        double wall;
-        double value;
-    };
-    struct Log {
-        QString run;
-        double wall;
-        QString level;
-        QString text;
-    };
-    struct Checkpoint {
-        QString run;
-        qint64 step;
-        QString path;
-        qint64 bytes;
-    };
-    struct RunPatch {
-        std::optional<qint64> lastStep;
-        std::optional<double> bestSet;  // finish's best_val_loss
-        std::optional<double> bestMin;  // lowest eval loss since
-        std::optional<QString> status;
-        std::optional<double> finished;
-        bool started = false;
-        QString preset, config, device;
-        qint64 paramsTotal = 0, paramsActive = 0;
+// ---- Writer: the writing connection, events mapped to rows, one transaction per commit ------
+
+class RunStore::Writer {
+public:
+    Writer(RunStore& store, const QString& connection);
+    ~Writer();
+
+    // Opens the file (creating it), migrates it, marks runs a crash left "running" as
+    // interrupted. False: the store's error says why.
+    bool open();
+    int interruptedOnOpen() const { return interruptedOnOpen_; }
+    bool nativeBinding() const { return statements_ && statements_->insertMetric; }
+
+    // Maps the event into pending rows.
+    void map(const QString& runId, const ev::Event& event);
+    bool hasPending() const { return !pending_.empty(); }
+    std::size_t pendingRows() const { return pending_.rows(); }
+    // Writes the pending rows in one transaction. On failure the store's error says why and the
+    // rows stay pending for the next commit (up to kDropAfterRows).
+    bool commit();
+
+    QString beginRun(const QString& name, const QString& runDir);
+    bool renameRun(const QString& runId, const QString& name);
+    bool setTags(const QString& runId, const QStringList& tags);
+    bool deleteRun(const QString& runId);
+
+private:
+    struct Pending {
+        struct Metric {
+            QString run;
+            QString key;
+            qint64 step;
+            double wall;
+            double value;
+        };
+        struct Log {
+            QString run;
+            double wall;
+            QString level;
+            QString text;
+        };
+        struct Checkpoint {
+            QString run;
+            qint64 step;
+            QString path;
+            qint64 bytes;
+        };
+        struct RunPatch {
+            std::optional<qint64> lastStep;
+            std::optional<double> bestSet;  // finish's best_val_loss
+            std::optional<double> bestMin;  // lowest eval loss since
+            std::optional<QString> status;
+            std::optional<double> finished;
+            bool started = false;
+            QString preset, config, device;
+            qint64 paramsTotal = 0, paramsActive = 0;
+        };
+
+        std::vector<Metric> metrics;
+        std::vector<Metric> telemetry;
+        std::vector<Log> logs;
+        std::vector<Checkpoint> checkpoints;
+        QHash<QString, RunPatch> patches;
+
+        std::size_t rows() const {
+            return metrics.size() + telemetry.size() + logs.size() + checkpoints.size();
+        }
+        bool empty() const { return rows() == 0 && patches.isEmpty(); }
+        void clear() {
+            metrics.clear();
+            telemetry.clear();
+            logs.clear();
+            checkpoints.clear();
+            patches.clear();
+        }
+        void dropRun(const QString& runId) {
+            auto ofRun = [&runId](const auto& row) { return row.run == runId; };
+            for (auto* rows : {&metrics, &telemetry}) {
+                rows->erase(std::remove_if(rows->begin(), rows->end(), ofRun), rows->end());
+            }
+            logs.erase(std::remove_if(logs.begin(), logs.end(), ofRun), logs.end());
+            checkpoints.erase(std::remove_if(checkpoints.begin(), checkpoints.end(), ofRun),
+                              checkpoints.end());
+            patches.remove(runId);
+        }
     };
 
-    std::vector<Metric> metrics;
-    std::vector<Log> logs;
-    std::vector<Checkpoint> checkpoints;
-    QHash<QString, RunPatch> patches;
+    struct Statements {
+        QSqlQuery metric, telemetry, log, checkpoint;
+        // Native path for metric rows (see SqliteApi); null when not available.
+        const SqliteApi* api = nullptr;
+        void* sqlite = nullptr;
+        void* insertMetric = nullptr;
 
-    std::size_t rows() const { return metrics.size() + logs.size() + checkpoints.size(); }
-    bool empty() const { return rows() == 0 && patches.isEmpty(); }
-    void clear() {
-        metrics.clear();
-        logs.clear();
-        checkpoints.clear();
-        patches.clear();
-    }
+        ~Statements() {
+            if (insertMetric) api->finalize(insertMetric);
+        }
+    };
+
+    struct RunState {
+        QString id;
+        bool exists = false;
+        qint64 lastStep = 0;  // telemetry samples are filed under the last step seen
+    };
+
+    bool fail(const QString& reason);
+    bool migrate(int from);
+    RunState* state(const QString& runId);
+    const QString& expertKey(int layer, int expert);
+    const QString& gpuKey(int device, int field);
+
+    RunStore& store_;
+    QString connection_;
+    QSqlDatabase db_;
+    int interruptedOnOpen_ = 0;
+    Pending pending_;
+    std::unique_ptr<Statements> statements_;
+    QHash<QString, RunState> states_;  // cache; exists == false: unknown or deleted
+    std::vector<std::vector<QString>> expertKeys_;
+    std::vector<std::vector<QString>> gpuKeys_;
 };
 
-struct RunStore::Statements {
-    QSqlQuery metric, log, checkpoint;
-    // Native path for metric rows (see SqliteApi); null when not available.
-    const SqliteApi* api = nullptr;
-    void* sqlite = nullptr;
-    void* insertMetric = nullptr;
+RunStore::Writer::Writer(RunStore& store, const QString& connection)
+    : store_(store), connection_(connection) {}
 
-    ~Statements() {
-        if (insertMetric) api->finalize(insertMetric);
-    }
-};
-
-RunStore::RunStore(const QString& path, QObject* parent)
-    : QObject(parent), path_(path), pending_(std::make_unique<Pending>()) {
-    static QAtomicInt counter;
-    connection_ = QStringLiteral("r1_run_store_%1").arg(counter.fetchAndAddRelaxed(1));
-    flushTimer_.setSingleShot(true);
-    flushTimer_.setInterval(kFlushIntervalMs);
-    connect(&flushTimer_, &QTimer::timeout, this, [this] { flush(); });
-    open_ = open();
-    if (!open_) closeDatabase();
-}
-
-RunStore::~RunStore() {
-    if (open_) flush();
-    closeDatabase();
-}
-
-void RunStore::closeDatabase() {
+RunStore::Writer::~Writer() {
     statements_.reset();
     if (db_.isValid()) {
         db_.close();
@@ -296,29 +374,24 @@ void RunStore::closeDatabase() {
     }
 }
 
-bool RunStore::isOpen() const { return open_; }
-
-QString RunStore::errorString() const { return error_; }
-
-bool RunStore::fail(const QString& reason) {
-    error_ = tr("Cannot open the run store %1: %2")
-                 .arg(QDir::toNativeSeparators(path_), reason);
-    qWarning().noquote() << error_;
+bool RunStore::Writer::fail(const QString& reason) {
+    store_.setError(RunStore::tr("Cannot open the run store %1: %2")
+                        .arg(QDir::toNativeSeparators(store_.path_), reason));
     return false;
 }
 
-bool RunStore::open() {
+bool RunStore::Writer::open() {
     if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QSQLITE"))) {
-        return fail(tr("the Qt SQLite driver (QSQLITE) is not available"));
+        return fail(RunStore::tr("the Qt SQLite driver (QSQLITE) is not available"));
     }
-    const QFileInfo info(path_);
-    if (info.exists() && !info.isFile()) return fail(tr("it is not a file"));
+    const QFileInfo info(store_.path_);
+    if (info.exists() && !info.isFile()) return fail(RunStore::tr("it is not a file"));
     if (!info.exists() && !QDir().mkpath(info.absolutePath())) {
-        return fail(tr("cannot create the folder %1")
+        return fail(RunStore::tr("cannot create the folder %1")
                         .arg(QDir::toNativeSeparators(info.absolutePath())));
     }
     db_ = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection_);
-    db_.setDatabaseName(path_);
+    db_.setDatabaseName(store_.path_);
     db_.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
     if (!db_.open()) return fail(reasonOf(db_.lastError()));
 
@@ -330,7 +403,7 @@ bool RunStore::open() {
     }
     const int version = q.value(0).toInt();
     if (version > kSchemaVersion) {
-        return fail(tr("its schema version %1 is newer than this program supports (%2)")
+        return fail(RunStore::tr("its schema version %1 is newer than this program supports (%2)")
                         .arg(version)
                         .arg(kSchemaVersion));
     }
@@ -339,16 +412,16 @@ bool RunStore::open() {
             return fail(reasonOf(q.lastError()));
         }
         if (q.value(0).toInt() > 0) {
-            return fail(tr("it is an SQLite database of another program (tables, no schema "
-                           "version)"));
+            return fail(RunStore::tr("it is an SQLite database of another program (tables, no "
+                                     "schema version)"));
         }
     }
     if (!q.exec(QStringLiteral("PRAGMA journal_mode=WAL")) || !q.next()) {
         return fail(reasonOf(q.lastError()));
     }
     const QString mode = q.value(0).toString().toLower();
-    if (mode != QLatin1String("wal") && mode != QLatin1String("memory")) {
-        return fail(tr("cannot switch to WAL journaling (journal mode is %1)").arg(mode));
+    if (mode != QLatin1String("wal")) {
+        return fail(RunStore::tr("cannot switch to WAL journaling (journal mode is %1)").arg(mode));
     }
     if (!q.exec(QStringLiteral("PRAGMA synchronous=NORMAL")) ||
         !q.exec(QStringLiteral("PRAGMA cache_size=-32768"))) {
@@ -358,8 +431,9 @@ bool RunStore::open() {
 
     // A run still "running" now was left so by a crash or a kill of the program writing it.
     if (!q.exec(QStringLiteral(
-            "UPDATE runs SET status = 'interrupted', finished = COALESCE("
-            "(SELECT MAX(m.wall) FROM metrics m WHERE m.run_id = runs.id), started) "
+            "UPDATE runs SET status = 'interrupted', finished = MAX(COALESCE(started, 0), "
+            "COALESCE((SELECT MAX(m.wall) FROM metrics m WHERE m.run_id = runs.id), 0), "
+            "COALESCE((SELECT MAX(t.wall) FROM telemetry t WHERE t.run_id = runs.id), 0)) "
             "WHERE status = 'running'"))) {
         return fail(reasonOf(q.lastError()));
     }
@@ -367,9 +441,11 @@ bool RunStore::open() {
 
     statements_ = std::make_unique<Statements>();
     statements_->metric = QSqlQuery(db_);
+    statements_->telemetry = QSqlQuery(db_);
     statements_->log = QSqlQuery(db_);
     statements_->checkpoint = QSqlQuery(db_);
     if (!statements_->metric.prepare(kInsertMetric) ||
+        !statements_->telemetry.prepare(kInsertTelemetry) ||
         !statements_->log.prepare(QStringLiteral(
             "INSERT INTO logs(run_id, wall, level, text) VALUES (?,?,?,?)")) ||
         !statements_->checkpoint.prepare(QStringLiteral(
@@ -391,9 +467,7 @@ bool RunStore::open() {
     return true;
 }
 
-bool RunStore::nativeBinding() const { return statements_ && statements_->insertMetric; }
-
-bool RunStore::migrate(int from) {
+bool RunStore::Writer::migrate(int from) {
     const auto& steps = migrations();
     Q_ASSERT(steps.size() == kSchemaVersion);
     if (!db_.transaction()) return fail(reasonOf(db_.lastError()));
@@ -403,8 +477,9 @@ bool RunStore::migrate(int from) {
             if (!q.exec(sql)) {
                 const QString reason = reasonOf(q.lastError());
                 db_.rollback();
-                return fail(
-                    tr("migration to schema version %1 failed: %2").arg(v + 1).arg(reason));
+                return fail(RunStore::tr("migration to schema version %1 failed: %2")
+                                .arg(v + 1)
+                                .arg(reason));
             }
         }
     }
@@ -413,14 +488,14 @@ bool RunStore::migrate(int from) {
         const QString reason = reasonOf(q.lastError().isValid() ? q.lastError()
                                                                 : db_.lastError());
         db_.rollback();
-        return fail(tr("migration to schema version %1 failed: %2")
+        return fail(RunStore::tr("migration to schema version %1 failed: %2")
                         .arg(kSchemaVersion)
                         .arg(reason));
     }
     return true;
 }
 
-RunStore::RunState* RunStore::state(const QString& runId) {
+RunStore::Writer::RunState* RunStore::Writer::state(const QString& runId) {
     auto it = states_.find(runId);
     if (it == states_.end()) {
         RunState s;
@@ -439,7 +514,7 @@ RunStore::RunState* RunStore::state(const QString& runId) {
     return it->exists ? &*it : nullptr;
 }
 
-const QString& RunStore::expertKey(int layer, int expert) {
+const QString& RunStore::Writer::expertKey(int layer, int expert) {
     if (std::size_t(layer) >= expertKeys_.size()) expertKeys_.resize(std::size_t(layer) + 1);
     auto& row = expertKeys_[std::size_t(layer)];
     while (row.size() <= std::size_t(expert)) {
@@ -448,7 +523,7 @@ const QString& RunStore::expertKey(int layer, int expert) {
     return row[std::size_t(expert)];
 }
 
-const QString& RunStore::gpuKey(int device, int field) {
+const QString& RunStore::Writer::gpuKey(int device, int field) {
     if (std::size_t(device) >= gpuKeys_.size()) gpuKeys_.resize(std::size_t(device) + 1);
     auto& row = gpuKeys_[std::size_t(device)];
     if (row.empty()) {
@@ -459,8 +534,7 @@ const QString& RunStore::gpuKey(int device, int field) {
     return row[std::size_t(field)];
 }
 
-QString RunStore::beginRun(const QString& name, const QString& runDir) {
-    if (!open_) return {};
+QString RunStore::Writer::beginRun(const QString& name, const QString& runDir) {
     QString base = name.trimmed();
     base.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]+")), QStringLiteral("_"));
     if (base.isEmpty()) base = QStringLiteral("run");
@@ -483,22 +557,20 @@ QString RunStore::beginRun(const QString& name, const QString& runDir) {
     q.addBindValue(now.toMSecsSinceEpoch() / 1000.0);
     q.addBindValue(runDir);
     if (!q.exec()) {
-        error_ = tr("Cannot add a run to %1: %2")
-                     .arg(QDir::toNativeSeparators(path_), reasonOf(q.lastError()));
-        qWarning().noquote() << error_;
+        store_.setError(RunStore::tr("Cannot add a run to %1: %2")
+                            .arg(QDir::toNativeSeparators(store_.path_),
+                                 reasonOf(q.lastError())));
         return {};
     }
     states_.insert(id, RunState{id, true, 0});
-    Q_EMIT runsChanged();
     return id;
 }
 
-void RunStore::append(const QString& requestedId, const ev::Event& event) {
-    if (!open_) return;
+void RunStore::Writer::map(const QString& requestedId, const ev::Event& event) {
     RunState* st = state(requestedId);
     if (!st) return;
     const QString& runId = st->id;  // one shared copy for every pending row of the run
-    Pending& p = *pending_;
+    Pending& p = pending_;
     const Keys& k = keys();
     const double wall = event.header.time;
     const auto& payload = event.payload;
@@ -508,11 +580,6 @@ void RunStore::append(const QString& requestedId, const ev::Event& event) {
     };
     auto log = [&](const QString& level, const QString& text) {
         p.logs.push_back({runId, wall, level, text});
-    };
-    auto seenStep = [&](qint64 step) {
-        st->lastStep = std::max(st->lastStep, step);
-        auto& patch = p.patches[runId];
-        patch.lastStep = std::max(patch.lastStep.value_or(step), step);
     };
 
     if (const auto* s = std::get_if<ev::Step>(&payload)) {
@@ -536,21 +603,23 @@ void RunStore::append(const QString& requestedId, const ev::Event& event) {
                 metric(expertKey(int(l), int(e)), n, experts[e]);
             }
         }
-        seenStep(n);
     } else if (const auto* e = std::get_if<ev::Eval>(&payload)) {
         metric(k.valLoss, e->step, e->loss);
         metric(k.valPpl, e->step, e->perplexity);
         metric(k.valBpb, e->step, e->bits_per_byte);
-        seenStep(e->step);
         if (std::isfinite(e->loss)) {
             auto& patch = p.patches[runId];
             patch.bestMin = std::min(patch.bestMin.value_or(e->loss), e->loss);
         }
     } else if (const auto* g = std::get_if<ev::Gpu>(&payload)) {
+        // A sample is keyed by its time: one without a finite time has no place to go.
         const std::optional<double>* fields[] = {&g->util, &g->mem_used_mb, &g->mem_total_mb,
                                                  &g->temp_c, &g->power_w};
-        for (int f = 0; f < 5; ++f) {
-            if (*fields[f]) metric(gpuKey(std::max(0, g->device), f), st->lastStep, **fields[f]);
+        for (int f = 0; f < 5 && std::isfinite(wall); ++f) {
+            if (*fields[f]) {
+                p.telemetry.push_back(
+                    {runId, gpuKey(std::max(0, g->device), f), st->lastStep, wall, **fields[f]});
+            }
         }
     } else if (const auto* l = std::get_if<ev::Log>(&payload)) {
         log(QString::fromLatin1(ev::to_string(l->level)), qs(l->text));
@@ -569,7 +638,6 @@ void RunStore::append(const QString& requestedId, const ev::Event& event) {
             patch.bestSet = *f->best_val_loss;
             patch.bestMin.reset();
         }
-        seenStep(f->step);
     } else if (const auto* rs = std::get_if<ev::RunStart>(&payload)) {
         auto& patch = p.patches[runId];
         patch.started = true;
@@ -584,17 +652,15 @@ void RunStore::append(const QString& requestedId, const ev::Event& event) {
         log(k.info, QStringLiteral("sample%1: %2%3").arg(at, qs(sm->prompt), qs(sm->text)));
     }
 
-    if (pending_->rows() >= kFlushNowRows) {
-        flush();
-    } else if (!flushTimer_.isActive()) {
-        flushTimer_.start();
+    if (const std::optional<qint64> n = progressStep(event)) {
+        st->lastStep = std::max(st->lastStep, *n);
+        auto& patch = p.patches[runId];
+        patch.lastStep = std::max(patch.lastStep.value_or(*n), *n);
     }
 }
 
-bool RunStore::flush() {
-    if (!open_) return false;
-    flushTimer_.stop();
-    Pending& p = *pending_;
+bool RunStore::Writer::commit() {
+    Pending& p = pending_;
     if (p.empty()) return true;
 
     QString failure;
@@ -610,7 +676,7 @@ bool RunStore::flush() {
     if (s.insertMetric) {
         const SqliteApi& api = *s.api;
         void* st = s.insertMetric;
-        // Run ids and keys are shared strings (interned in append()): convert each once.
+        // Run ids and keys are shared strings (interned in map()): convert each once.
         QHash<const QChar*, QByteArray> utf8;
         auto text = [&](int column, const QString& t) {
             auto it = utf8.constFind(t.constData());
@@ -641,6 +707,15 @@ bool RunStore::flush() {
             s.metric.bindValue(4, m.value);
             ok = run(s.metric);
         }
+    }
+    for (std::size_t j = 0; ok && j < p.telemetry.size(); ++j) {  // about one row per second
+        const auto& t = p.telemetry[j];
+        s.telemetry.bindValue(0, t.run);
+        s.telemetry.bindValue(1, t.key);
+        s.telemetry.bindValue(2, t.wall);
+        s.telemetry.bindValue(3, t.step);
+        s.telemetry.bindValue(4, t.value);
+        ok = run(s.telemetry);
     }
     for (std::size_t j = 0; ok && j < p.logs.size(); ++j) {
         const auto& l = p.logs[j];
@@ -695,21 +770,356 @@ bool RunStore::flush() {
     }
     if (!ok) {
         db_.rollback();
-        error_ = tr("Cannot write to the run store %1: %2")
-                     .arg(QDir::toNativeSeparators(path_), failure);
-        qWarning().noquote() << error_;
+        store_.setError(RunStore::tr("Cannot write to the run store %1: %2")
+                            .arg(QDir::toNativeSeparators(store_.path_), failure));
         if (p.rows() > kDropAfterRows) {
             qWarning().noquote() << "run store: dropped" << p.rows() << "unwritten rows";
             p.clear();
-        } else {
-            flushTimer_.start();  // try again
         }
         return false;
     }
     const bool runsTouched = !p.patches.isEmpty();
     p.clear();
-    if (runsTouched) Q_EMIT runsChanged();
+    if (runsTouched) store_.runsDirty_.store(true);
     return true;
+}
+
+bool RunStore::Writer::renameRun(const QString& runId, const QString& name) {
+    QSqlQuery q(db_);
+    q.prepare(QStringLiteral("UPDATE runs SET name = ? WHERE id = ?"));
+    q.addBindValue(name);
+    q.addBindValue(runId);
+    return q.exec() && q.numRowsAffected() == 1;
+}
+
+bool RunStore::Writer::setTags(const QString& runId, const QStringList& tags) {
+    QSqlQuery q(db_);
+    q.prepare(QStringLiteral("UPDATE runs SET tags = ? WHERE id = ?"));
+    q.addBindValue(tagsToJson(tags));
+    q.addBindValue(runId);
+    return q.exec() && q.numRowsAffected() == 1;
+}
+
+bool RunStore::Writer::deleteRun(const QString& runId) {
+    commit();  // rows of the run handed over before must not outlive it
+    if (!db_.transaction()) return false;
+    QSqlQuery q(db_);
+    int removed = 0;
+    for (const char* table : {"metrics", "telemetry", "logs", "checkpoints", "runs"}) {
+        const QString column = qstrcmp(table, "runs") == 0 ? QStringLiteral("id")
+                                                           : QStringLiteral("run_id");
+        q.prepare(QStringLiteral("DELETE FROM %1 WHERE %2 = ?")
+                      .arg(QLatin1String(table), column));
+        q.addBindValue(runId);
+        if (!q.exec()) {
+            db_.rollback();
+            return false;
+        }
+        removed = q.numRowsAffected();  // of runs, the last table
+    }
+    if (!db_.commit()) {
+        db_.rollback();
+        return false;
+    }
+    pending_.dropRun(runId);  // left by a failed commit
+    states_.insert(runId, RunState{});  // later events of this id are dropped
+    return removed > 0;
+}
+
+// ---- the hand-over to the writer thread ------------------------------------------------------
+
+struct RunStore::Queue {
+    using Clock = std::chrono::steady_clock;
+
+    struct Item {
+        QString runId;
+        QVector<ev::Event> events;
+        bool own = false;  // events is the queue's own vector: single appends may join it
+        Clock::time_point handedOver;
+        std::function<void(Writer&)> job;  // set: an item that runs this instead
+        std::shared_ptr<std::promise<void>> done;
+    };
+
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Item> items;
+    bool stopping = false;
+};
+
+// ---- RunStore -----------------------------------------------------------------------------------
+
+RunStore::RunStore(const QString& path, QObject* parent)
+    : RunStore(path, Writes::OnWriterThread, parent) {}
+
+RunStore::RunStore(const QString& path, Writes writes, QObject* parent)
+    : QObject(parent), path_(path), writes_(writes) {
+    static QAtomicInt counter;
+    connection_ = QStringLiteral("r1_run_store_%1").arg(counter.fetchAndAddRelaxed(1));
+    const QString writerConnection = connection_ + QStringLiteral("_writer");
+
+    if (writes_ == Writes::OnCallerThread) {
+        writer_ = std::make_unique<Writer>(*this, writerConnection);
+        open_ = writer_->open();
+        if (open_) {
+            interruptedOnOpen_ = writer_->interruptedOnOpen();
+            nativeBinding_ = writer_->nativeBinding();
+            commitTimer_.setSingleShot(true);
+            commitTimer_.setInterval(kFlushIntervalMs);
+            connect(&commitTimer_, &QTimer::timeout, this, &RunStore::commitOnCallerThread);
+        } else {
+            writer_.reset();
+        }
+    } else {
+        queue_ = std::make_unique<Queue>();
+        auto opened = std::make_shared<std::promise<bool>>();
+        std::future<bool> result = opened->get_future();
+        thread_ = QThread::create([this, writerConnection, opened] {
+            writer_ = std::make_unique<Writer>(*this, writerConnection);
+            const bool ok = writer_->open();
+            if (ok) {
+                interruptedOnOpen_ = writer_->interruptedOnOpen();
+                nativeBinding_ = writer_->nativeBinding();
+            }
+            opened->set_value(ok);
+            if (ok) writerLoop();
+            writer_.reset();
+        });
+        thread_->setObjectName(QStringLiteral("r1-run-store"));
+        thread_->start();
+        open_ = result.get();
+    }
+    if (open_) open_ = openReader();
+    if (!open_) stopWriter();
+}
+
+RunStore::~RunStore() {
+    stopWriter();
+    if (db_.isValid()) {
+        db_.close();
+        db_ = QSqlDatabase();
+        QSqlDatabase::removeDatabase(connection_);
+    }
+}
+
+bool RunStore::openReader() {
+    db_ = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection_);
+    db_.setDatabaseName(path_);
+    db_.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+    QString failure;
+    if (!db_.open()) {
+        failure = reasonOf(db_.lastError());
+    } else {
+        QSqlQuery q(db_);
+        if (!q.exec(QStringLiteral("PRAGMA query_only = 1"))) failure = reasonOf(q.lastError());
+    }
+    if (failure.isEmpty()) return true;
+    setError(tr("Cannot open the run store %1: %2")
+                 .arg(QDir::toNativeSeparators(path_), failure));
+    return false;
+}
+
+void RunStore::stopWriter() {
+    if (thread_) {
+        {
+            std::lock_guard<std::mutex> lock(queue_->mutex);
+            queue_->stopping = true;
+        }
+        queue_->wake.notify_one();
+        thread_->wait();  // the writer commits what is left first
+        delete thread_;
+        thread_ = nullptr;
+    } else if (writer_) {
+        commitTimer_.stop();
+        writer_->commit();
+        writer_.reset();
+    }
+}
+
+bool RunStore::isOpen() const { return open_; }
+
+QString RunStore::errorString() const {
+    QMutexLocker lock(&errorMutex_);
+    return error_;
+}
+
+void RunStore::setError(const QString& error) {
+    qWarning().noquote() << error;
+    QMutexLocker lock(&errorMutex_);
+    error_ = error;
+}
+
+void RunStore::reportRunsChanged(bool changed) {
+    if (runsDirty_.exchange(false) || changed) Q_EMIT runsChanged();
+}
+
+void RunStore::writerLoop() {
+    using Clock = Queue::Clock;
+    constexpr Clock::time_point kNever = Clock::time_point::max();
+    const auto interval = std::chrono::milliseconds(kFlushIntervalMs);
+    Writer& writer = *writer_;
+    // Commit by then: kFlushIntervalMs after the oldest uncommitted event was handed over.
+    Clock::time_point due = kNever;
+    auto commit = [&] {
+        writer.commit();
+        due = writer.hasPending() ? Clock::now() + interval : kNever;  // failed: try again
+        if (runsDirty_.load()) {
+            QMetaObject::invokeMethod(
+                this, [this] { reportRunsChanged(); }, Qt::QueuedConnection);
+        }
+    };
+
+    auto map = [&](const Queue::Item& item) {
+        const bool hadPending = writer.hasPending();
+        for (const ev::Event& event : item.events) writer.map(item.runId, event);
+        if (!hadPending && writer.hasPending()) due = item.handedOver + interval;
+    };
+
+    std::unique_lock<std::mutex> lock(queue_->mutex);
+    std::deque<Queue::Item>& items = queue_->items;
+    const auto ready = [&] { return !items.empty() || queue_->stopping; };
+    for (;;) {
+        if (items.empty()) {
+            if (queue_->stopping) break;
+            if (due == kNever) {
+                queue_->wake.wait(lock, ready);
+            } else if (!queue_->wake.wait_until(lock, due, ready)) {
+                lock.unlock();
+                commit();
+                lock.lock();
+            }
+            continue;
+        }
+        Queue::Item item = std::move(items.front());
+        items.pop_front();
+        lock.unlock();
+        if (item.job) {
+            item.job(writer);
+            if (!writer.hasPending()) {
+                due = kNever;
+            } else if (due == kNever) {
+                due = Clock::now() + interval;
+            }
+            item.done->set_value();
+        } else {
+            map(item);
+            if (writer.pendingRows() >= kFlushNowRows || Clock::now() >= due) {
+                // What else has arrived goes into the same transaction: a writer that falls
+                // behind writes fewer, larger transactions instead of one per batch.
+                lock.lock();
+                while (!items.empty() && !items.front().job &&
+                       writer.pendingRows() < kFlushNowRows) {
+                    Queue::Item more = std::move(items.front());
+                    items.pop_front();
+                    lock.unlock();
+                    map(more);
+                    more = Queue::Item();  // not under the lock
+                    lock.lock();
+                }
+                lock.unlock();
+                commit();
+            }
+        }
+        item = Queue::Item();  // the events go now, not under the lock
+        lock.lock();
+    }
+    lock.unlock();
+    writer.commit();  // shutting down: everything handed over is written (no one to tell)
+}
+
+void RunStore::runOnWriter(const std::function<void(Writer&)>& job) {
+    if (writes_ == Writes::OnCallerThread) {
+        job(*writer_);
+        if (writer_->hasPending()) {
+            if (!commitTimer_.isActive()) commitTimer_.start();
+        } else {
+            commitTimer_.stop();
+        }
+        return;
+    }
+    // Shared: the writer may still be inside set_value() when this thread wakes up and returns.
+    auto done = std::make_shared<std::promise<void>>();
+    std::future<void> finished = done->get_future();
+    {
+        std::lock_guard<std::mutex> lock(queue_->mutex);
+        Queue::Item item;
+        item.job = job;
+        item.done = done;
+        queue_->items.push_back(std::move(item));
+    }
+    queue_->wake.notify_one();
+    finished.wait();
+}
+
+void RunStore::commitOnCallerThread() {
+    commitTimer_.stop();
+    writer_->commit();
+    if (writer_->hasPending()) commitTimer_.start();  // it failed: try again
+    reportRunsChanged();
+}
+
+QString RunStore::beginRun(const QString& name, const QString& runDir) {
+    if (!open_) return {};
+    QString id;
+    runOnWriter([&](Writer& writer) { id = writer.beginRun(name, runDir); });
+    if (!id.isEmpty()) reportRunsChanged(true);
+    return id;
+}
+
+void RunStore::append(const QString& runId, const ev::Event& event) {
+    if (!open_) return;
+    if (writes_ == Writes::OnCallerThread) {
+        writer_->map(runId, event);
+        if (writer_->pendingRows() >= kFlushNowRows) {
+            commitOnCallerThread();
+        } else if (writer_->hasPending() && !commitTimer_.isActive()) {
+            commitTimer_.start();
+        }
+        return;
+    }
+    bool wasEmpty = false;
+    {
+        std::lock_guard<std::mutex> lock(queue_->mutex);
+        std::deque<Queue::Item>& items = queue_->items;
+        wasEmpty = items.empty();
+        if (!wasEmpty && items.back().own && items.back().runId == runId) {
+            items.back().events.push_back(event);
+        } else {
+            Queue::Item item;
+            item.runId = runId;
+            item.events.push_back(event);
+            item.own = true;
+            item.handedOver = Queue::Clock::now();
+            items.push_back(std::move(item));
+        }
+    }
+    if (wasEmpty) queue_->wake.notify_one();
+}
+
+void RunStore::append(const QString& runId, const QVector<ev::Event>& events) {
+    if (!open_ || events.isEmpty()) return;
+    if (writes_ == Writes::OnCallerThread) {
+        for (const ev::Event& event : events) append(runId, event);
+        return;
+    }
+    bool wasEmpty = false;
+    {
+        std::lock_guard<std::mutex> lock(queue_->mutex);
+        wasEmpty = queue_->items.empty();
+        Queue::Item item;
+        item.runId = runId;
+        item.events = events;  // shared, not copied
+        item.handedOver = Queue::Clock::now();
+        queue_->items.push_back(std::move(item));
+    }
+    if (wasEmpty) queue_->wake.notify_one();
+}
+
+bool RunStore::flush() {
+    if (!open_) return false;
+    bool ok = false;
+    runOnWriter([&ok](Writer& writer) { ok = writer.commit(); });
+    reportRunsChanged();
+    return ok;
 }
 
 QVector<RunInfo> RunStore::runs() const {
@@ -739,8 +1149,11 @@ std::vector<MetricRow> RunStore::metric(const QString& runId, const QString& key
     if (!open_) return out;
     QSqlQuery q(db_);
     q.setForwardOnly(true);
-    q.prepare(QStringLiteral("SELECT step, wall, value FROM metrics WHERE run_id = ? AND key = ? "
-                             "ORDER BY step"));
+    q.prepare(isTelemetryKey(key)
+                  ? QStringLiteral("SELECT step, wall, value FROM telemetry WHERE run_id = ? "
+                                   "AND key = ? ORDER BY step, wall")
+                  : QStringLiteral("SELECT step, wall, value FROM metrics WHERE run_id = ? "
+                                   "AND key = ? ORDER BY step"));
     q.addBindValue(runId);
     q.addBindValue(key);
     if (!q.exec()) return out;
@@ -754,20 +1167,24 @@ std::vector<MetricRow> RunStore::metric(const QString& runId, const QString& key
 QStringList RunStore::metricKeys(const QString& runId) const {
     QStringList out;
     if (!open_) return out;
-    // Skip-scan over the (run_id, key, step) index: one seek per distinct key.
+    // Skip-scan over each table's (run_id, key, ...) primary key: one seek per distinct key.
     QSqlQuery q(db_);
     q.setForwardOnly(true);
-    q.prepare(QStringLiteral(
-        "WITH RECURSIVE k(key) AS ("
-        " SELECT MIN(key) FROM metrics WHERE run_id = ?"
-        " UNION ALL"
-        " SELECT (SELECT MIN(m.key) FROM metrics m WHERE m.run_id = ? AND m.key > k.key)"
-        " FROM k WHERE k.key IS NOT NULL)"
-        " SELECT key FROM k WHERE key IS NOT NULL"));
-    q.addBindValue(runId);
-    q.addBindValue(runId);
-    if (!q.exec()) return out;
-    while (q.next()) out << q.value(0).toString();
+    for (const char* table : {"metrics", "telemetry"}) {
+        q.prepare(QStringLiteral(
+                      "WITH RECURSIVE k(key) AS ("
+                      " SELECT MIN(key) FROM %1 WHERE run_id = ?"
+                      " UNION ALL"
+                      " SELECT (SELECT MIN(m.key) FROM %1 m WHERE m.run_id = ? AND m.key > k.key)"
+                      " FROM k WHERE k.key IS NOT NULL)"
+                      " SELECT key FROM k WHERE key IS NOT NULL")
+                      .arg(QLatin1String(table)));
+        q.addBindValue(runId);
+        q.addBindValue(runId);
+        if (!q.exec()) return {};
+        while (q.next()) out << q.value(0).toString();
+    }
+    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -823,13 +1240,10 @@ QVector<CheckpointRow> RunStore::checkpoints(const QString& runId) const {
 bool RunStore::renameRun(const QString& runId, const QString& name) {
     const QString trimmed = name.trimmed();
     if (!open_ || trimmed.isEmpty()) return false;
-    QSqlQuery q(db_);
-    q.prepare(QStringLiteral("UPDATE runs SET name = ? WHERE id = ?"));
-    q.addBindValue(trimmed);
-    q.addBindValue(runId);
-    if (!q.exec() || q.numRowsAffected() != 1) return false;
-    Q_EMIT runsChanged();
-    return true;
+    bool ok = false;
+    runOnWriter([&](Writer& writer) { ok = writer.renameRun(runId, trimmed); });
+    if (ok) reportRunsChanged(true);
+    return ok;
 }
 
 bool RunStore::setTags(const QString& runId, const QStringList& tags) {
@@ -839,40 +1253,18 @@ bool RunStore::setTags(const QString& runId, const QStringList& tags) {
         const QString tag = t.trimmed();
         if (!tag.isEmpty() && !clean.contains(tag)) clean << tag;
     }
-    QSqlQuery q(db_);
-    q.prepare(QStringLiteral("UPDATE runs SET tags = ? WHERE id = ?"));
-    q.addBindValue(tagsToJson(clean));
-    q.addBindValue(runId);
-    if (!q.exec() || q.numRowsAffected() != 1) return false;
-    Q_EMIT runsChanged();
-    return true;
+    bool ok = false;
+    runOnWriter([&](Writer& writer) { ok = writer.setTags(runId, clean); });
+    if (ok) reportRunsChanged(true);
+    return ok;
 }
 
 bool RunStore::deleteRun(const QString& runId) {
     if (!open_) return false;
-    flush();  // nothing of the run may be written after it is gone
-    if (!db_.transaction()) return false;
-    QSqlQuery q(db_);
-    int removed = 0;
-    for (const char* table : {"metrics", "logs", "checkpoints", "runs"}) {
-        const QString column = qstrcmp(table, "runs") == 0 ? QStringLiteral("id")
-                                                           : QStringLiteral("run_id");
-        q.prepare(QStringLiteral("DELETE FROM %1 WHERE %2 = ?")
-                      .arg(QLatin1String(table), column));
-        q.addBindValue(runId);
-        if (!q.exec()) {
-            db_.rollback();
-            return false;
-        }
-        removed = q.numRowsAffected();  // of runs, the last table
-    }
-    if (!db_.commit()) {
-        db_.rollback();
-        return false;
-    }
-    states_.insert(runId, RunState{});  // later events of this id are dropped
-    if (removed > 0) Q_EMIT runsChanged();
-    return removed > 0;
+    bool removed = false;
+    runOnWriter([&](Writer& writer) { removed = writer.deleteRun(runId); });
+    reportRunsChanged(removed);
+    return removed;
 }
 
 bool RunStore::exportCsv(const QString& runId, const QString& path, QString* error) {
@@ -883,37 +1275,50 @@ bool RunStore::exportCsv(const QString& runId, const QString& path, QString* err
         }
         return false;
     };
-    if (!open_) return failWith(error_);
+    if (!open_) return failWith(errorString());
     flush();
     if (!run(runId)) return failWith(tr("no such run"));
 
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly)) return failWith(file.errorString());
+    QByteArray chunk("step,wall,key,value\n");
     QSqlQuery q(db_);
     q.setForwardOnly(true);
-    q.prepare(QStringLiteral("SELECT step, wall, key, value FROM metrics WHERE run_id = ? "
-                             "ORDER BY key, step"));
-    q.addBindValue(runId);
-    if (!q.exec()) return failWith(reasonOf(q.lastError()));
-
-    QByteArray chunk("step,wall,key,value\n");
-    while (q.next()) {
-        chunk += QByteArray::number(q.value(0).toLongLong());
-        chunk += ',';
-        chunk += QByteArray::number(realOr(q.value(1), 0.0), 'f', 3);
-        chunk += ',';
-        chunk += csvField(q.value(2).toString());
-        chunk += ',';
-        chunk += QString::number(realOr(q.value(3), kNaN), 'g', QLocale::FloatingPointShortest)
-                     .toLatin1();
-        chunk += '\n';
-        if (chunk.size() >= (1 << 20)) {
-            if (file.write(chunk) != chunk.size()) return failWith(file.errorString());
-            chunk.clear();
+    for (const QString& key : metricKeys(runId)) {
+        q.prepare(isTelemetryKey(key)
+                      ? QStringLiteral("SELECT step, wall, value FROM telemetry WHERE run_id = ? "
+                                       "AND key = ? ORDER BY step, wall")
+                      : QStringLiteral("SELECT step, wall, value FROM metrics WHERE run_id = ? "
+                                       "AND key = ? ORDER BY step"));
+        q.addBindValue(runId);
+        q.addBindValue(key);
+        if (!q.exec()) return failWith(reasonOf(q.lastError()));
+        const QByteArray keyField = csvField(key);
+        while (q.next()) {
+            chunk += QByteArray::number(q.value(0).toLongLong());
+            chunk += ',';
+            chunk += QByteArray::number(realOr(q.value(1), 0.0), 'f', 3);
+            chunk += ',';
+            chunk += keyField;
+            chunk += ',';
+            chunk += QString::number(realOr(q.value(2), kNaN), 'g', QLocale::FloatingPointShortest)
+                         .toLatin1();
+            chunk += '\n';
+            if (chunk.size() >= (1 << 20)) {
+                if (file.write(chunk) != chunk.size()) return failWith(file.errorString());
+                chunk.clear();
+            }
         }
     }
     if (file.write(chunk) != chunk.size() || !file.commit()) return failWith(file.errorString());
     return true;
+}
+
+std::optional<qint64> progressStep(const ev::Event& event) {
+    if (const auto* s = std::get_if<ev::Step>(&event.payload)) return s->step;
+    if (const auto* e = std::get_if<ev::Eval>(&event.payload)) return e->step;
+    if (const auto* f = std::get_if<ev::Finish>(&event.payload)) return f->step;
+    return std::nullopt;
 }
 
 r1::widgets::RunRow toRunRow(const RunInfo& info) {

@@ -1,6 +1,9 @@
 // Helper of test_run_store: begins a run in the store given as argument and appends step
-// events until it is killed; the store's own timer flushes them. Prints the run id first.
+// events until it is killed; the store's writer thread commits them. Prints the run id first,
+// then every 100 ms a line "<steps appended> <unix ms>" so that the test knows what was handed
+// over when.
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QTimer>
 
 #include <cmath>
@@ -44,6 +47,14 @@ int main(int argc, char** argv) {
             store.append(id, r1::events::make_event(s));
         }
     });
+    QTimer report;
+    report.setInterval(100);
+    QObject::connect(&report, &QTimer::timeout, &store, [&] {
+        std::printf("%lld %lld\n", static_cast<long long>(step),
+                    static_cast<long long>(QDateTime::currentMSecsSinceEpoch()));
+        std::fflush(stdout);
+    });
     tick.start();
+    report.start();
     return app.exec();
 }

@@ -99,6 +99,7 @@ private Q_SLOTS:
     void logYSkipsNonPositive();
     void twoRunsOverlay();
     void xAxisModes();
+    void samplesWithinOneStep();
     void mouseAndKeys();
     void toolbar();
     void screenshot();
@@ -321,6 +322,39 @@ void TestMetricChart::xAxisModes()
     chart.flush();
     QCOMPARE(chart.xRange().first, 500.0);
     QVERIFY(chart.readoutText().contains(QStringLiteral("10499")));
+}
+
+// Telemetry is sampled by time, so several samples can fall in one training step: all are
+// kept, and every x axis places them; relative time counts from the run's start when given.
+void TestMetricChart::samplesWithinOneStep()
+{
+    MetricChart chart(QStringLiteral("gpu"));
+    chart.resize(700, 400);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    const QString id = QStringLiteral("a/gpu0");
+    chart.setRunStart(id, kWall0 - 10.0);
+    chart.appendPoints(id, {{0, kWall0, 10.0}, {0, kWall0 + 1, 20.0}, {3, kWall0 + 2, 30.0},
+                            {3, kWall0 + 3, 40.0}});
+    QCOMPARE(chart.pointCount(id), qsizetype(4));
+    // Replays: the same step no later in time, an earlier step.
+    chart.appendPoints(id, {{3, kWall0 + 3, 41.0}, {3, kWall0 + 2.5, 42.0}, {2, kWall0 + 9, 43.0}});
+    QCOMPARE(chart.pointCount(id), qsizetype(4));
+    chart.flush();
+    QCOMPARE(series(chart, QStringLiteral("raw:") + id)->count(), 4);
+    QCOMPARE(chart.xRange(), qMakePair(0.0, 3.0));
+
+    chart.setXAxis(MetricChart::XAxis::RelativeTime);
+    chart.flush();
+    QCOMPARE(chart.xRange(), qMakePair(10.0, 13.0));
+    QCOMPARE(series(chart, QStringLiteral("raw:") + id)->at(1), QPointF(11.0, 20.0));
+    chart.setRunStart(id, std::numeric_limits<double>::quiet_NaN());  // its first point
+    chart.flush();
+    QCOMPARE(chart.xRange(), qMakePair(0.0, 3.0));
+
+    chart.setXAxis(MetricChart::XAxis::WallTime);
+    chart.flush();
+    QCOMPARE(chart.xRange(), qMakePair(kWall0 * 1000.0, (kWall0 + 3) * 1000.0));
 }
 
 void TestMetricChart::mouseAndKeys()

@@ -97,13 +97,19 @@ class TestRunStore : public QObject {
 
 private Q_SLOTS:
     void initTestCase();
+    void ingestsEveryEventAndReopens_data();
     void ingestsEveryEventAndReopens();
-    void timerFlushes();
+    void commitsWithoutFlush_data();
+    void commitsWithoutFlush();
+    void appendAndReadsNeverWaitForTheWriter();
+    void telemetryKeepsEverySample();
+    void interruptedRunEndsAtItsLastSample();
     void resentStepReplacesRow();
     void killedWriterLeavesInterruptedRun();
     void garbageFileIsRefusedAndUntouched();
     void migratesUnversionedDatabase_data();
     void migratesUnversionedDatabase();
+    void migratesV1Telemetry();
     void refusesFutureSchema();
     void refusesForeignDatabase();
     void exportsCsv();
@@ -120,12 +126,20 @@ void TestRunStore::initTestCase() {
     QVERIFY(dir_->isValid());
 }
 
+void TestRunStore::ingestsEveryEventAndReopens_data() {
+    QTest::addColumn<int>("writes");
+    QTest::newRow("writer thread") << int(RunStore::Writes::OnWriterThread);
+    QTest::newRow("caller thread") << int(RunStore::Writes::OnCallerThread);
+}
+
 void TestRunStore::ingestsEveryEventAndReopens() {
-    const QString path = file(QStringLiteral("every.db"));
+    QFETCH(int, writes);
+    const QString path = file(QStringLiteral("every-%1.db").arg(writes));
     QString id, other;
     const double t0 = 1718000000.0;
     {
-        RunStore store(path);
+        RunStore store(path, RunStore::Writes(writes));
+        QCOMPARE(int(store.writes()), writes);
         QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
         QCOMPARE(store.interruptedOnOpen(), 0);
         QSignalSpy changed(&store, &RunStore::runsChanged);
@@ -279,13 +293,156 @@ void TestRunStore::ingestsEveryEventAndReopens() {
     QVERIFY(store.metricKeys(id).isEmpty());
 }
 
-void TestRunStore::timerFlushes() {
-    RunStore store(file(QStringLiteral("timer.db")));
+void TestRunStore::commitsWithoutFlush_data() {
+    QTest::addColumn<int>("writes");
+    QTest::newRow("writer thread") << int(RunStore::Writes::OnWriterThread);
+    QTest::newRow("caller thread") << int(RunStore::Writes::OnCallerThread);
+}
+
+void TestRunStore::commitsWithoutFlush() {
+    QFETCH(int, writes);
+    RunStore store(file(QStringLiteral("timer-%1.db").arg(writes)), RunStore::Writes(writes));
     QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
     const QString id = store.beginRun(QStringLiteral("t"), {});
+    QElapsedTimer clock;
+    clock.start();
     store.append(id, ev::make_event(ev::Log{ev::LogLevel::Info, "hello"}));
-    QCOMPARE(store.logs(id).size(), 0);  // buffered
+    if (RunStore::Writes(writes) == RunStore::Writes::OnCallerThread) {
+        QCOMPARE(store.logs(id).size(), 0);  // until the timer fires on this thread
+    }
     QTRY_COMPARE_WITH_TIMEOUT(store.logs(id).size(), 1, 2000);
+    qInfo("committed %lld ms after the append", clock.elapsed());
+}
+
+// Another program holds the database's write lock: the writer thread waits for it (busy
+// timeout), while append() and reads on this thread go on at once (WAL readers never wait).
+void TestRunStore::appendAndReadsNeverWaitForTheWriter() {
+    const QString path = file(QStringLiteral("locked.db"));
+    RunStore store(path);
+    QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+    const QString id = store.beginRun(QStringLiteral("locked"), {});
+    const QString lockName = QStringLiteral("locker");
+    {
+        QSqlDatabase locker = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), lockName);
+        locker.setDatabaseName(path);
+        QVERIFY(locker.open());
+        QSqlQuery q(locker);
+        QVERIFY2(q.exec(QStringLiteral("BEGIN IMMEDIATE")), qPrintable(q.lastError().text()));
+
+        QElapsedTimer clock;
+        qint64 worstNs = 0;
+        for (int n = 1; n <= 2000; ++n) {
+            ev::Step s;
+            s.step = n;
+            s.loss = 1.0 / n;
+            clock.start();
+            store.append(id, at(1718000000.0 + n, s));
+            worstNs = std::max(worstNs, clock.nsecsElapsed());
+        }
+        // The writer's commit is due meanwhile and gets stuck on the lock (5 s busy timeout);
+        // this thread's event loop goes on.
+        clock.start();
+        QTest::qWait(2 * RunStore::kFlushIntervalMs);
+        const qint64 waitedMs = clock.elapsed();
+        clock.start();
+        const auto runs = store.runs();
+        const auto loss = store.metric(id, QStringLiteral("loss"));
+        const qint64 readNs = clock.nsecsElapsed();
+        qInfo("while the writer waits: slowest append %.3f ms, event loop %lld ms for %d, "
+              "reads %.3f ms", worstNs / 1e6, waitedMs, 2 * RunStore::kFlushIntervalMs,
+              readNs / 1e6);
+        QCOMPARE(runs.size(), 1);
+        QCOMPARE(int(loss.size()), 0);  // not committed yet
+        // Against 5 s if this thread waited for the lock.
+        QVERIFY2(worstNs < 200'000'000, "append() waited for the writer");
+        QVERIFY2(waitedMs < 2000, "the event loop waited for the writer");
+        QVERIFY2(readNs < 200'000'000, "a read waited for the writer");
+        QVERIFY(q.exec(QStringLiteral("COMMIT")));
+    }
+    QSqlDatabase::removeDatabase(lockName);
+    QVERIFY2(store.flush(), qPrintable(store.errorString()));
+    QCOMPARE(int(store.metric(id, QStringLiteral("loss")).size()), 2000);
+    QCOMPARE(store.run(id)->last_step, 2000);
+}
+
+// GPU samples come by time (about one a second), not by step: each is kept with its time and
+// the training step reached when it was taken; several can share a step.
+void TestRunStore::telemetryKeepsEverySample() {
+    const QString path = file(QStringLiteral("telemetry.db"));
+    RunStore store(path);
+    QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+    const QString id = store.beginRun(QStringLiteral("gpu"), {});
+    const double t0 = 1718000000.0;
+    auto gpu = [&](double t, double util) {
+        ev::Gpu g;
+        g.device = 0;
+        g.util = util;
+        g.temp_c = 40.0 + util / 10.0;
+        store.append(id, at(t, g));
+    };
+    auto step = [&](double t, int n) {
+        ev::Step s;
+        s.step = n;
+        s.loss = 2.0;
+        store.append(id, at(t, s));
+    };
+    gpu(t0 + 0.5, 5.0);  // start-up: before the first step
+    gpu(t0 + 1.5, 6.0);
+    step(t0 + 2.0, 1);
+    gpu(t0 + 2.5, 90.0);
+    gpu(t0 + 3.5, 95.0);  // a slow step: two samples in it
+    step(t0 + 4.0, 2);
+    gpu(t0 + 4.5, 97.0);
+    ev::Gpu nothing;  // a sample without a time has nowhere to go
+    store.append(id, at(kNaN, nothing));
+    QVERIFY(store.flush());
+
+    const auto util = store.metric(id, QStringLiteral("gpu0/util"));
+    QCOMPARE(int(util.size()), 5);
+    const qint64 steps[] = {0, 0, 1, 1, 2};
+    const double values[] = {5.0, 6.0, 90.0, 95.0, 97.0};
+    for (int i = 0; i < 5; ++i) {
+        QCOMPARE(util[std::size_t(i)].step, steps[i]);
+        QCOMPARE(util[std::size_t(i)].value, values[i]);
+    }
+    QCOMPARE(util[1].wall, t0 + 1.5);
+    QCOMPARE(int(store.metric(id, QStringLiteral("gpu0/temp_c")).size()), 5);
+    QVERIFY(store.metricKeys(id).contains(QStringLiteral("gpu0/util")));
+    QVERIFY(!store.metricKeys(id).contains(QStringLiteral("gpu0/power_w")));
+
+    // CSV has every sample.
+    const QString csv = file(QStringLiteral("telemetry.csv"));
+    QString error;
+    QVERIFY2(store.exportCsv(id, csv, &error), qPrintable(error));
+    const QString text = QString::fromUtf8(readAll(csv));
+    QCOMPARE(text.count(QStringLiteral(",gpu0/util,")), 5);
+    QVERIFY(text.contains(QStringLiteral("1,1718000003.500,gpu0/util,95\n")));
+
+    QVERIFY(store.deleteRun(id));  // its samples go with it
+    QCOMPARE(withRawDb(path, true, [](QSqlDatabase& db) {
+                 return scalar(db, QStringLiteral("SELECT count(*) FROM telemetry"));
+             }),
+             0);
+}
+
+void TestRunStore::interruptedRunEndsAtItsLastSample() {
+    const QString path = file(QStringLiteral("startup.db"));
+    const double now = QDateTime::currentMSecsSinceEpoch() / 1000.0;
+    QString id;
+    {
+        RunStore store(path);
+        QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+        id = store.beginRun(QStringLiteral("startup"), {});
+        for (double t : {now + 10.0, now + 20.0}) {  // killed while loading: samples, no step
+            ev::Gpu g;
+            g.mem_used_mb = 1024.0;
+            store.append(id, at(t, g));
+        }
+    }  // no finish event: as if killed after the last commit
+    RunStore store(path);
+    QCOMPARE(store.interruptedOnOpen(), 1);
+    QCOMPARE(store.run(id)->status, QStringLiteral("interrupted"));
+    QCOMPARE(store.run(id)->finished, now + 20.0);
 }
 
 void TestRunStore::resentStepReplacesRow() {
@@ -314,13 +471,38 @@ void TestRunStore::killedWriterLeavesInterruptedRun() {
     writer.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     writer.start();
     QVERIFY2(writer.waitForStarted(10000), qPrintable(writer.errorString()));
-    QTRY_VERIFY_WITH_TIMEOUT(metricRows(path) >= 200, 30000);
+    // The helper prints its run id, then "<steps appended> <unix ms>" every 100 ms.
+    QByteArray out;
+    struct Progress {
+        qint64 steps, ms;
+    };
+    std::vector<Progress> progress;
+    auto read = [&] {
+        out += writer.readAllStandardOutput();
+        progress.clear();
+        const QList<QByteArray> lines = out.split('\n');
+        for (qsizetype i = 1; i + 1 < lines.size(); ++i) {  // the last one may be partial
+            const QList<QByteArray> f = lines[i].split(' ');
+            if (f.size() == 2) progress.push_back({f[0].toLongLong(), f[1].toLongLong()});
+        }
+        return progress.empty() ? 0 : progress.back().ms - progress.front().ms;
+    };
+    // Let it append for a while (well over a second) and commit some of it.
+    QTRY_VERIFY_WITH_TIMEOUT(read() >= 1500 && metricRows(path) >= 200, 30000);
     QCOMPARE(writer.state(), QProcess::Running);
+    const qint64 killedAt = QDateTime::currentMSecsSinceEpoch();
     QCOMPARE(::kill(pid_t(writer.processId()), SIGKILL), 0);
     QVERIFY(writer.waitForFinished(10000));
     QCOMPARE(writer.exitStatus(), QProcess::CrashExit);
-    const QString id = QString::fromUtf8(writer.readAllStandardOutput()).trimmed();
+    read();
+    const QString id = QString::fromUtf8(out.left(out.indexOf('\n'))).trimmed();
     QVERIFY(!id.isEmpty());
+    // What had been handed over a second before the kill is on disk.
+    qint64 mustHave = 0;
+    for (const Progress& p : progress) {
+        if (p.ms <= killedAt - 1000) mustHave = std::max(mustHave, p.steps);
+    }
+    QVERIFY(mustHave > 0);
 
     RunStore store(path);
     QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
@@ -337,7 +519,10 @@ void TestRunStore::killedWriterLeavesInterruptedRun() {
         QCOMPARE(loss[i].step, qint64(i + 1));
     }
     QCOMPARE(runs[0].last_step, loss.back().step);
-    qInfo("killed writer: %d steps readable, run %s", int(loss.size()), qPrintable(id));
+    qInfo("killed writer: %d steps readable, %lld were handed over 1 s before the kill, "
+          "%lld when last reported, run %s",
+          int(loss.size()), mustHave, progress.back().steps, qPrintable(id));
+    QVERIFY2(qint64(loss.size()) >= mustHave, "lost more than the last second");
 
     RunStore again(path);  // nothing left to mark
     QCOMPARE(again.interruptedOnOpen(), 0);
@@ -416,6 +601,53 @@ void TestRunStore::migratesUnversionedDatabase() {
     QCOMPARE(tables.at(tables.size() - 3), QStringLiteral("run_id,key,step"));
     QCOMPARE(tables.at(tables.size() - 2), QString::number(RunStore::kSchemaVersion));
     QCOMPARE(tables.last(), QStringLiteral("1"));
+}
+
+// A version 1 store (one GPU sample per step, in metrics) moves its samples to telemetry.
+void TestRunStore::migratesV1Telemetry() {
+    const QString path = file(QStringLiteral("v1.db"));
+    QVERIFY(withRawDb(path, false, [](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        for (const char* sql : {
+                 "CREATE TABLE runs(id TEXT PRIMARY KEY, name TEXT NOT NULL, preset TEXT NOT NULL "
+                 "DEFAULT '', status TEXT NOT NULL, started REAL, finished REAL, last_step "
+                 "INTEGER NOT NULL DEFAULT 0, best_val REAL, tags TEXT NOT NULL DEFAULT '[]', "
+                 "config TEXT, run_dir TEXT, device TEXT, params_total INTEGER, params_active "
+                 "INTEGER)",
+                 "CREATE TABLE metrics(run_id TEXT NOT NULL, step INTEGER NOT NULL, wall REAL, "
+                 "key TEXT NOT NULL, value REAL, PRIMARY KEY(run_id, key, step)) WITHOUT ROWID",
+                 "CREATE TABLE logs(run_id TEXT NOT NULL, wall REAL, level TEXT NOT NULL, text "
+                 "TEXT NOT NULL)",
+                 "CREATE TABLE checkpoints(run_id TEXT NOT NULL, step INTEGER, path TEXT, bytes "
+                 "INTEGER)",
+                 "INSERT INTO runs(id, name, status, started, finished, last_step) VALUES "
+                 "('old', 'old', 'completed', 100, 200, 20)",
+                 "INSERT INTO metrics VALUES ('old', 10, 150, 'loss', 2.5), "
+                 "('old', 10, 151, 'gpu0/util', 80), ('old', 20, 199, 'gpu0/util', 85), "
+                 "('old', 20, 199, 'gpu12/power_w', 300)",
+                 "PRAGMA user_version = 1"}) {
+            if (!q.exec(QString::fromLatin1(sql))) return false;
+        }
+        return true;
+    }));
+    {
+        RunStore store(path);
+        QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+        QCOMPARE(store.metricKeys(QStringLiteral("old")),
+                 (QStringList{"gpu0/util", "gpu12/power_w", "loss"}));
+        const auto util = store.metric(QStringLiteral("old"), QStringLiteral("gpu0/util"));
+        QCOMPARE(int(util.size()), 2);
+        QCOMPARE(util[1].step, 20);
+        QCOMPARE(util[1].wall, 199.0);
+        QCOMPARE(util[1].value, 85.0);
+        QCOMPARE(store.metric(QStringLiteral("old"), QStringLiteral("loss"))[0].value, 2.5);
+    }
+    const auto counts = withRawDb(path, true, [](QSqlDatabase& db) {
+        return QPair<qint64, qint64>(
+            scalar(db, QStringLiteral("SELECT count(*) FROM metrics")),
+            scalar(db, QStringLiteral("SELECT count(*) FROM telemetry")));
+    });
+    QCOMPARE(counts, (QPair<qint64, qint64>(1, 3)));
 }
 
 void TestRunStore::refusesFutureSchema() {

@@ -107,6 +107,67 @@ class TestWorkbench final : public QObject {
     QTRY_VERIFY(w.chart(QStringLiteral("loss"))->visiblePointCount() > 0);
   }
 
+  // GPU samples come about once a second, not once a step: live and reopened from the store,
+  // the GPU charts show every sample at the same place on each x axis (step reached when it was
+  // taken, time since the run's start, wall time).
+  void gpuChartsSameLiveAndReopened() {
+    r1::app::RunStore store(dir_.filePath(QStringLiteral("gpu.sqlite")));
+    QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+    r1::app::MainWindow w(&store);
+    w.resize(1400, 880);
+    w.show();
+    const QString id = store.beginRun(QStringLiteral("gpu"), {});
+    const double t0 = store.run(id)->started;
+    w.followRun(id, 10);
+    auto at = [&](double dt, r1::events::Payload p) {
+      r1::events::Event e;
+      e.header.time = t0 + dt;
+      e.payload = std::move(p);
+      return e;
+    };
+    auto gpu = [&](double dt, double util) {
+      r1::events::Gpu g;
+      g.util = util;
+      g.power_w = 3 * util;
+      return at(dt, g);
+    };
+    auto step = [&](double dt, int n) {
+      r1::events::Step s;
+      s.step = n;
+      s.loss = 3.0 / n;
+      return at(dt, s);
+    };
+    // Two deliveries, as EngineRunner batches them: a sample before the first step, two in step
+    // 1, one after step 2.
+    Q_EMIT w.runner()->eventsArrived({gpu(0.5, 10), step(1.0, 1), gpu(1.5, 80)});
+    Q_EMIT w.runner()->eventsArrived({gpu(1.7, 85), step(2.0, 2), gpu(2.5, 90)});
+
+    auto* util = w.chart(QStringLiteral("gpu_util"));
+    const QString series = id + QStringLiteral("/gpu0");
+    using XAxis = r1::widgets::MetricChart::XAxis;
+    auto ranges = [&] {
+      QList<QPair<double, double>> out;
+      for (XAxis axis : {XAxis::Step, XAxis::RelativeTime, XAxis::WallTime}) {
+        util->setXAxis(axis);
+        util->flush();
+        out << util->xRange();
+      }
+      util->setXAxis(XAxis::Step);
+      return out;
+    };
+    QTRY_VERIFY(util->isVisible());
+    QCOMPARE(util->pointCount(series), qsizetype(4));
+    const auto live = ranges();
+    QCOMPARE(live[0], qMakePair(0.0, 2.0));
+    QCOMPARE(live[1], qMakePair(0.5, 2.5));
+    QCOMPARE(live[2], qMakePair((t0 + 0.5) * 1000.0, (t0 + 2.5) * 1000.0));
+
+    w.showRun({id});  // flushes the store, then reads the run back
+    QCOMPARE(util->pointCount(series), qsizetype(4));
+    QCOMPARE(ranges(), live);
+    QCOMPARE(w.chart(QStringLiteral("gpu_power"))->pointCount(series), qsizetype(4));
+  }
+
   void chineseScreenshotDuringRun() {
     QVERIFY(r1::app::installLanguage(QStringLiteral("zh_CN")));
     r1::app::RunStore store(dir_.filePath(QStringLiteral("zh.sqlite")));

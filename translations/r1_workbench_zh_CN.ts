@@ -337,6 +337,10 @@
         <source>GPU power (W)</source>
         <translation>GPU 功耗（W）</translation>
     </message>
+    <message>
+        <source>Cannot launch</source>
+        <translation>无法启动</translation>
+    </message>
 </context>
 <context>
     <name>r1::app::RunStore</name>

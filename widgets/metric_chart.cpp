@@ -94,6 +94,7 @@ struct MetricChart::Run {
     QString label;
     QColor color;
     std::vector<SeriesPoint> pts;  // full resolution, as received
+    double start = std::numeric_limits<double>::quiet_NaN();  // relative time's zero (unix s)
     // Drawable curves in the current x unit, without non-finite (or, on log y, non-positive)
     // values; x is made non-decreasing so time axes survive clock steps.
     std::vector<QPointF> rawXY;
@@ -330,6 +331,18 @@ void MetricChart::setRun(const QString& runId, const QString& label, const QColo
     updateReadout();
 }
 
+void MetricChart::setRunStart(const QString& runId, double wall)
+{
+    Run& run = ensureRun(runId);
+    if (run.start == wall || (std::isnan(run.start) && std::isnan(wall)))
+        return;
+    run.start = wall;
+    if (m_xAxis != XAxis::RelativeTime)
+        return;
+    rebuildCaches(run);
+    scheduleRefresh(0);
+}
+
 void MetricChart::removeRun(const QString& runId)
 {
     Run* run = m_runById.take(runId);
@@ -373,12 +386,14 @@ void MetricChart::appendPoints(const QString& runId, const std::vector<SeriesPoi
     Run& run = ensureRun(runId);
     const size_t from = run.pts.size();
     double lastStep = run.pts.empty() ? -kInf : run.pts.back().step;
+    double lastWall = run.pts.empty() ? -kInf : run.pts.back().wall;
     if (run.pts.capacity() < from + pts.size())  // grow geometrically: appends come in batches
         run.pts.reserve(std::max(from + pts.size(), 2 * run.pts.capacity()));
     for (const SeriesPoint& p : pts) {
-        if (p.step > lastStep) {
+        if (p.step > lastStep || (p.step == lastStep && p.wall > lastWall)) {
             run.pts.push_back(p);
             lastStep = p.step;
+            lastWall = p.wall;
         }
     }
     extendCaches(run, from);
@@ -391,7 +406,9 @@ void MetricChart::appendPoints(const QString& runId, const std::vector<SeriesPoi
 void MetricChart::extendCaches(Run& run, size_t from) const
 {
     const bool smoothing = m_smoothing > 0.0;
-    const double wall0 = run.pts.empty() ? 0.0 : run.pts.front().wall;
+    const double wall0 = std::isfinite(run.start) ? run.start
+                         : run.pts.empty()        ? 0.0
+                                                  : run.pts.front().wall;
     for (size_t i = from; i < run.pts.size(); ++i) {
         const SeriesPoint& p = run.pts[i];
         double x = p.step;

@@ -50,13 +50,18 @@ public:
 
     // Runs. appendPoints() creates a run it does not know with a default colour.
     void setRun(const QString& runId, const QString& label, const QColor& color);
+    // Where relative time counts from for the run (unix seconds), e.g. the run's start, so that
+    // every chart of a run shares one zero; NaN (the default): its first point.
+    void setRunStart(const QString& runId, double wall);
     void removeRun(const QString& runId);
     void clear();
     QStringList runIds() const;
 
-    // Append-only: points whose step is not above the run's last step are dropped. The drawing is
-    // updated at most ~30 times a second, less often when redraws get expensive, and not while
-    // the chart is hidden or scrolled away (flush() redraws at once).
+    // Append-only: a point must come after the run's last one, at a higher step or at the same
+    // step and a later wall time (telemetry sampled several times in one training step); others
+    // (a replay) are dropped. The drawing is updated at most ~30 times a second, less often when
+    // redraws get expensive, and not while the chart is hidden or scrolled away (flush() redraws
+    // at once).
     void appendPoints(const QString& runId, const std::vector<SeriesPoint>& pts);
     qsizetype pointCount(const QString& runId) const;
 
@@ -67,8 +72,9 @@ public:
     void setLogY(bool on);  // non-positive values are not drawn
     bool logY() const { return m_logY; }
 
-    // View. x is in the units of the x axis: step, seconds since the run's first point, or
-    // milliseconds since the epoch for wall time. zoomX keeps y autoscaled unless zoomY was set.
+    // View. x is in the units of the x axis: step, seconds since the run's start (see
+    // setRunStart()), or milliseconds since the epoch for wall time. zoomX keeps y autoscaled
+    // unless zoomY was set.
     void zoomX(double x0, double x1);
     void zoomY(double y0, double y1);
     void resetZoom();
