@@ -15,6 +15,7 @@ R1_PACKAGES=(
   fonts-noto-cjk                         # Chinese glyphs in the GUI and its screenshots
   libprotobuf-dev protobuf-compiler      # TensorBoard event-file export
   fortunes fortunes-zh                   # the default corpus: English + Chinese text
+  openssh-server openssh-client          # cluster launcher: ssh, and the sshd of test_cluster_ssh
 )
 
 missing=()

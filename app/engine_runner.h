@@ -4,6 +4,7 @@
 // costs one queued call per batch. Stop cancels at the next step boundary; the trainer then
 // writes a checkpoint and a finish event.
 #include "engine/config/config.h"
+#include "app/event_metatype.h"
 #include "engine/events/event.h"
 
 #include <QObject>
@@ -48,4 +49,3 @@ class EngineRunner final : public QObject {
 
 }  // namespace r1::app
 
-Q_DECLARE_METATYPE(r1::events::Event)

@@ -1,4 +1,5 @@
 // r1-workbench: the desktop workbench over the embedded R1 engine.
+#include "app/cluster_controller.h"
 #include "app/engine_runner.h"
 #include "app/language.h"
 #include "app/main_window.h"
@@ -35,9 +36,11 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Outlives the windows: a job keeps being followed while the window is rebuilt.
+  r1::app::ClusterController cluster;
   QPointer<r1::app::MainWindow> window;
   std::function<void()> make = [&] {
-    window = new r1::app::MainWindow(&store);
+    window = new r1::app::MainWindow(&store, &cluster);
     window->setAttribute(Qt::WA_DeleteOnClose);
     QObject::connect(window, &r1::app::MainWindow::languageRequested, &app,
                      [&](const QString& loc) {
@@ -55,5 +58,6 @@ int main(int argc, char** argv) {
     window->show();
   };
   make();
+  cluster.attachRunning();  // a job that ran on while the workbench was closed: follow it again
   return QApplication::exec();
 }

@@ -1,5 +1,6 @@
 #include "app/main_window.h"
 
+#include "app/cluster_controller.h"
 #include "app/config_bridge.h"
 #include "app/engine_runner.h"
 #include "app/run_store.h"
@@ -57,7 +58,8 @@ QString levelName(ev::LogLevel l) { return QString::fromLatin1(ev::to_string(l))
 
 }  // namespace
 
-MainWindow::MainWindow(RunStore* store, QWidget* parent) : QMainWindow(parent), store_(store) {
+MainWindow::MainWindow(RunStore* store, ClusterController* cluster, QWidget* parent)
+    : QMainWindow(parent), store_(store), cluster_(cluster) {
   runner_ = new EngineRunner(this);
   connect(runner_, &EngineRunner::eventsArrived, this, &MainWindow::onEvents);
   connect(runner_, &EngineRunner::finished, this, &MainWindow::onFinished);
@@ -80,6 +82,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
     runner_->wait();
   }
   store_->flush();
+  if (cluster_) cluster_->disconnect(this);  // a rebuilt window takes over the followed job
   e->accept();
 }
 
@@ -143,6 +146,7 @@ void MainWindow::buildUi() {
   tabs_->addTab(buildChartsPage(), tr("Charts"));
   tabs_->addTab(buildLogsPage(), tr("Logs"));
   tabs_->addTab(buildHistoryPage(), tr("History"));
+  if (cluster_) tabs_->addTab(buildClusterPage(), tr("Cluster"));
   split->addWidget(left);
   split->addWidget(tabs_);
   split->setStretchFactor(1, 3);

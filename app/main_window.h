@@ -20,6 +20,7 @@ class QTableView;
 class QTabWidget;
 
 namespace r1::widgets {
+class ClusterView;
 class ExperimentForm;
 class MetricChart;
 class RunListModel;
@@ -27,6 +28,7 @@ class RunListModel;
 
 namespace r1::app {
 
+class ClusterController;
 class EngineRunner;
 class ExperimentEditor;
 class RunStore;
@@ -35,7 +37,10 @@ class MainWindow final : public QMainWindow {
   Q_OBJECT
 
  public:
-  explicit MainWindow(RunStore* store, QWidget* parent = nullptr);
+  // cluster: the Cluster page's controller (owned by the caller, it outlives the window); null
+  // hides the page.
+  explicit MainWindow(RunStore* store, ClusterController* cluster = nullptr,
+                      QWidget* parent = nullptr);
   ~MainWindow() override;
 
   EngineRunner* runner() const { return runner_; }
@@ -43,6 +48,7 @@ class MainWindow final : public QMainWindow {
   widgets::RunListModel* runModel() const { return runModel_; }
   widgets::ExperimentForm* form() const { return form_; }
   QAction* launchAction() const { return launch_; }
+  widgets::ClusterView* clusterView() const { return clusterView_; }
   QAction* stopAction() const { return stop_; }
   QString currentRunId() const { return liveRun_; }
   void showRun(const QStringList& runIds);  // charts + logs of stored runs, overlaid
@@ -63,6 +69,9 @@ class MainWindow final : public QMainWindow {
   QWidget* buildChartsPage();
   QWidget* buildLogsPage();
   QWidget* buildHistoryPage();
+  QWidget* buildClusterPage();  // main_window_cluster.cpp
+  void followClusterJob(const QString& jobId, qint64 totalSteps);
+  void refreshClusterPage();
   void launch();
   void onEvents(const QVector<r1::events::Event>& events);
   void onFinished(int status);
@@ -86,6 +95,9 @@ class MainWindow final : public QMainWindow {
   QStringList selectedRunIds() const;
 
   RunStore* store_;
+  ClusterController* cluster_ = nullptr;
+  widgets::ClusterView* clusterView_ = nullptr;
+  QString clusterJob_;  // the cluster job whose rank-0 events feed the live run
   EngineRunner* runner_ = nullptr;
   ExperimentEditor* editor_ = nullptr;
   widgets::ExperimentForm* form_ = nullptr;

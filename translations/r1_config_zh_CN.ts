@@ -224,6 +224,10 @@
         <translation>线程数</translation>
     </message>
     <message>
+        <source>Kernels</source>
+        <translation>融合 CUDA 内核</translation>
+    </message>
+    <message>
         <source>Log every (steps)</source>
         <translation>记录间隔（步）</translation>
     </message>
@@ -473,6 +477,10 @@
     <message>
         <source>Steps between step events</source>
         <translation>步事件之间的间隔步数</translation>
+    </message>
+    <message>
+        <source>Fused CUDA kernels (RMSNorm, cross-entropy) on CUDA where built; off: ATen only</source>
+        <translation>在 CUDA 上使用融合 CUDA 内核（RMSNorm、交叉熵，需构建时启用）；关闭：仅用 ATen</translation>
     </message>
     <message>
         <source>Peak TFLOP/s for MFU (0: known GPUs only)</source>

@@ -1,4 +1,5 @@
 // r1-worker: the headless engine. train | eval | sample | info | bench
+#include "engine/cli/cluster_cmd.h"
 #include "engine/cli/progress.h"
 #include "engine/compat/torch_compat.h"
 #include "engine/config/config.h"
@@ -225,6 +226,15 @@ int main(int argc, char** argv) {
   info_args.add(info);
   info->add_flag("--config-reference", reference, "Print every config key as a Markdown table");
   info->add_flag("--toml", toml, "Print the resolved config as TOML");
+  // `info --versions` (what `cluster probe` reads) and `cluster ...` (engine/cli/cluster_cmd.h).
+  info->add_flag_callback("--versions", [] {
+    const bool cuda = r1::compat::cuda_available();
+    r1::cli::print_versions({{"libtorch", r1::compat::torch_version()},
+                             {"cuda", cuda ? "available" : "unavailable"},
+                             {"cuda_devices", std::to_string(cuda ? torch::cuda::device_count() : 0)}});
+    throw CLI::RuntimeError(0);
+  }, "Print 'key value' lines: r1-worker, libtorch, cuda versions");
+  r1::cli::add_cluster_command(app);
 
   ConfigArgs bench_args;
   int64_t bench_steps = 10, bench_warmup = 3;

@@ -160,6 +160,8 @@ std::vector<FieldSpec> make_fields() {
       str("train.device", &C::train, &T::device, "cpu, cuda or cuda:N"),
       num("train.threads", &C::train, &T::threads, 0, 4096,
           "CPU threads for LibTorch (0: default)"),
+      flag("train.kernels", &C::train, &T::kernels,
+           "Fused CUDA kernels (RMSNorm, cross-entropy) on CUDA where built; off: ATen only"),
       num("train.log_every", &C::train, &T::log_every, 1, kBig, "Steps between step events"),
       num("train.peak_tflops", &C::train, &T::peak_tflops, 0, 1e6,
           "Peak TFLOP/s for MFU (0: known GPUs only)"),

@@ -1,5 +1,7 @@
 #include "engine/model/layers.h"
 
+#include "engine/model/ops/fused_ops.h"
+
 namespace r1::model {
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
@@ -7,10 +9,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  auto xf = x.to(torch::kFloat32);
-  if (x.scalar_type() == torch::kFloat64) xf = x;
-  auto y = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
-  return (y * weight.to(y.scalar_type())).to(x.scalar_type());
+  return ops::rms_norm(x, weight, eps);  // fused kernel on CUDA, ATen elsewhere
 }
 
 torch::nn::Linear linear(int64_t in, int64_t out) {

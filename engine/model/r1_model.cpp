@@ -1,5 +1,7 @@
 #include "engine/model/r1_model.h"
 
+#include "engine/model/ops/fused_ops.h"
+
 namespace r1::model {
 
 namespace F = torch::nn::functional;
@@ -69,9 +71,8 @@ LossParts R1ModelImpl::forward(const torch::Tensor& tokens, double label_smoothi
   TORCH_CHECK(T >= 1, "sequence too short for mtp_depth ", D);
   auto rope = make_rope(T, cfg.qk_rope_head_dim, cfg.rope_theta, tokens.device(), rope_dtype());
   auto ce = [&](const torch::Tensor& logits, const torch::Tensor& target) {
-    auto ct = logits.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-    return F::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(ct), target.reshape({-1}),
-                            F::CrossEntropyFuncOptions().label_smoothing(label_smoothing));
+    return ops::cross_entropy(logits.reshape({-1, logits.size(-1)}), target.reshape({-1}),
+                              label_smoothing);  // fused kernel on CUDA, ATen elsewhere
   };
 
   LossParts out;

@@ -5,6 +5,7 @@
 #include "engine/data/data_error.h"
 #include "engine/dist/grad_buckets.h"
 #include "engine/dist/process_group.h"
+#include "engine/model/ops/fused_ops.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/schedule.h"
 #include "engine/telemetry/gpu_sampler.h"
@@ -154,6 +155,7 @@ void Trainer::setup() {
     setup_dist();
   }
   if (cfg_.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg_.train.threads));
+  model::ops::set_kernels_enabled(cfg_.train.kernels);
   torch::manual_seed(static_cast<uint64_t>(cfg_.train.seed));
 
   const std::string dir = run_dir();

@@ -1,0 +1,105 @@
+#pragma once
+// Follows one job: per node, a follower streams the ranks' node-side event logs from the
+// record's offsets (backfill, then live); once a second, one liveness pass per node (batched in
+// one ssh call) feeds the fault policy (job_rules.h). A failure is reported at once and, unless
+// told otherwise, every other rank is stopped. Offsets are saved as lines are delivered, so a
+// later attach sends exactly the lines not delivered yet.
+//
+// Callbacks run on the monitor's threads, one at a time; they must not destroy the monitor.
+// Destroying the monitor stops following; the job keeps running on its nodes.
+#include "engine/cluster/follower.h"
+#include "engine/cluster/job_record.h"
+#include "engine/cluster/job_store.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace r1::cluster {
+
+class Launcher;
+class ProcessStream;
+class SshSession;
+
+struct MonitorOptions {
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds node_lost_after{4000};  // unreachable this long: the node is lost
+  std::chrono::seconds stop_grace{10};
+  bool stop_on_failure = true;  // stop the other ranks when one fails
+};
+
+struct JobUpdate {
+  enum class Kind {
+    State,    // the job's state changed (message: the cause, for failed and stopped)
+    Warning,  // something to know that changed nothing yet (node reconnecting, bad line …)
+    Cleanup,  // the ranks were stopped after a failure (message: the stop summary)
+  };
+  Kind kind = Kind::State;
+  JobState state = JobState::Running;
+  std::string message;
+  int rank = -1;
+  std::string node;
+};
+
+struct MonitorCallbacks {
+  std::function<void(const RankLine&)> on_line;
+  std::function<void(const JobUpdate&)> on_update;
+};
+
+class JobMonitor {
+ public:
+  // Use Launcher::attach, which takes the job's lock.
+  JobMonitor(const Launcher& launcher, JobRecord record, std::unique_ptr<JobLock> lock,
+             MonitorCallbacks callbacks, MonitorOptions options);
+  ~JobMonitor();
+  JobMonitor(const JobMonitor&) = delete;
+  JobMonitor& operator=(const JobMonitor&) = delete;
+
+  // Waits until the job has ended and its lines have been delivered; false on timeout.
+  bool wait(std::chrono::milliseconds timeout);
+  bool done() const { return done_.load(); }
+  JobRecord record() const;
+
+  // Stops the job on every node (blocks for the grace period at most, plus verification).
+  void stop_job();
+
+ private:
+  struct Follow;
+
+  void supervise();
+  void start_follower(std::size_t node);
+  void on_line(std::size_t node, RankLine&& line);
+  void update(const JobUpdate& u);
+  void save_locked();
+  void finish_if_settled(bool force);
+
+  const Launcher& launcher_;
+  std::unique_ptr<JobLock> lock_;
+  MonitorCallbacks callbacks_;
+  MonitorOptions options_;
+  std::vector<std::unique_ptr<SshSession>> sessions_;
+
+  mutable std::mutex mutex_;  // record_, follows_' flags
+  JobRecord record_;
+  bool dirty_ = false;
+  std::vector<std::unique_ptr<Follow>> follows_;
+  std::chrono::steady_clock::time_point final_since_{};
+  bool announced_final_ = false;
+  bool deferred_collateral_ = false;
+
+  std::mutex callback_mutex_;
+  std::mutex save_mutex_;
+  std::atomic<bool> quit_{false};
+  std::atomic<bool> done_{false};
+  std::mutex wait_mutex_;
+  std::condition_variable wait_cv_;
+  std::thread supervisor_;
+};
+
+}  // namespace r1::cluster

@@ -1,0 +1,181 @@
+#include "engine/model/ops/fused_ops.h"
+
+#include <atomic>
+
+#ifdef R1_WITH_KERNELS
+#include "kernels/cross_entropy.h"
+#include "kernels/rmsnorm.h"
+
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
+namespace r1::model::ops {
+namespace {
+
+namespace F = torch::nn::functional;
+std::atomic<bool> g_enabled{true};
+
+torch::Tensor rms_norm_aten(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  auto xf = x.scalar_type() == torch::kFloat64 ? x : x.to(torch::kFloat32);
+  auto y = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
+  return (y * weight.to(y.scalar_type())).to(x.scalar_type());
+}
+
+torch::Tensor cross_entropy_aten(const torch::Tensor& logits, const torch::Tensor& targets,
+                                 double smoothing) {
+  auto ct = logits.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  return F::cross_entropy(logits.to(ct), targets,
+                          F::CrossEntropyFuncOptions().label_smoothing(smoothing));
+}
+
+#ifdef R1_WITH_KERNELS
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+cudaStream_t stream() { return at::cuda::getCurrentCUDAStream().stream(); }
+
+void ok(const kernels::Status& s) { TORCH_CHECK(s.ok(), s.message); }
+
+bool kernel_dtype(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16;
+}
+kernels::DType dtype_of(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kBFloat16 ? kernels::DType::bf16 : kernels::DType::f32;
+}
+
+struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, double eps) {
+    const int64_t dim = x.size(-1);
+    auto x2 = x.contiguous().view({-1, dim});
+    auto w = weight.contiguous();
+    auto y = torch::empty_like(x2);
+    auto rstd = torch::empty({x2.size(0)}, x2.options().dtype(torch::kFloat32));
+    kernels::RmsNormForwardParams p;
+    p.dtype = dtype_of(x2);
+    p.n_rows = x2.size(0);
+    p.dim = dim;
+    p.eps = static_cast<float>(eps);
+    p.x = x2.data_ptr();
+    p.weight = w.data_ptr<float>();
+    p.y = y.data_ptr();
+    p.rstd = rstd.data_ptr<float>();
+    ok(kernels::rmsnorm_forward(p, stream()));
+    ctx->save_for_backward({x2, w, rstd});
+    ctx->saved_data["shape"] = x.sizes().vec();
+    return y.view(x.sizes());
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& x2 = saved[0];
+    const auto& w = saved[1];
+    const auto& rstd = saved[2];
+    auto dy = grads[0].to(x2.scalar_type()).contiguous().view(x2.sizes());
+    auto dx = torch::empty_like(x2);
+    auto dw = torch::empty({x2.size(1)}, w.options());
+    const size_t ws = kernels::rmsnorm_backward_workspace_bytes(x2.size(0), x2.size(1));
+    auto workspace = torch::empty({static_cast<int64_t>(ws) + 16}, x2.options().dtype(torch::kUInt8));
+    kernels::RmsNormBackwardParams p;
+    p.dtype = dtype_of(x2);
+    p.n_rows = x2.size(0);
+    p.dim = x2.size(1);
+    p.dy = dy.data_ptr();
+    p.h = x2.data_ptr();
+    p.weight = w.data_ptr<float>();
+    p.rstd = rstd.data_ptr<float>();
+    p.dx = dx.data_ptr();
+    p.dweight = dw.data_ptr<float>();
+    p.workspace = workspace.data_ptr();
+    p.workspace_bytes = ws;
+    ok(kernels::rmsnorm_backward(p, stream()));
+    auto shape = ctx->saved_data["shape"].toIntVector();
+    return {dx.view(shape), dw, torch::Tensor()};
+  }
+};
+
+// Forward: loss and log-sum-exp per row (one read of the logits). Backward: the same kernel
+// writes dlogits, scaled on the device by grad_out / N (no host sync): one more read of the
+// logits and one write. The [N, V] probabilities never exist.
+struct FusedCrossEntropy : torch::autograd::Function<FusedCrossEntropy> {
+  static kernels::CrossEntropyParams params(const torch::Tensor& l, const torch::Tensor& t,
+                                            double smoothing) {
+    kernels::CrossEntropyParams p;
+    p.logits = l.data_ptr();
+    p.dtype = dtype_of(l);
+    p.n_rows = l.size(0);
+    p.vocab = l.size(1);
+    p.targets = t.data_ptr();
+    p.target_type = t.scalar_type() == torch::kInt32 ? kernels::IndexType::i32
+                                                     : kernels::IndexType::i64;
+    p.smoothing = static_cast<float>(smoothing);
+    return p;
+  }
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits,
+                               const torch::Tensor& targets, double smoothing) {
+    auto l = logits.contiguous();
+    auto t = targets.contiguous();
+    auto loss = torch::empty({l.size(0)}, l.options().dtype(torch::kFloat32));
+    auto p = params(l, t, smoothing);
+    p.loss = loss.data_ptr<float>();
+    ok(kernels::cross_entropy(p, stream()));
+    ctx->save_for_backward({l, t});
+    ctx->saved_data["smoothing"] = smoothing;
+    return loss.mean();
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& l = saved[0];
+    const auto& t = saved[1];
+    auto g = grads[0].to(torch::kFloat32).contiguous();
+    auto dl = torch::empty_like(l);
+    auto p = params(l, t, ctx->saved_data["smoothing"].toDouble());
+    p.dlogits = dl.data_ptr();
+    p.grad_scale = 1.0f / static_cast<float>(l.size(0));
+    p.grad_scale_dev = g.data_ptr<float>();
+    ok(kernels::cross_entropy(p, stream()));
+    return {dl, torch::Tensor(), torch::Tensor()};
+  }
+};
+#endif
+
+}  // namespace
+
+bool kernels_built() {
+#ifdef R1_WITH_KERNELS
+  return true;
+#else
+  return false;
+#endif
+}
+
+void set_kernels_enabled(bool on) { g_enabled = on; }
+bool kernels_enabled() { return g_enabled.load(); }
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+#ifdef R1_WITH_KERNELS
+  if (g_enabled && x.is_cuda() && kernel_dtype(x) && weight.scalar_type() == torch::kFloat32 &&
+      x.size(-1) == weight.numel() && x.numel() > 0) {
+    const int64_t dim = x.size(-1);
+    kernels::RmsNormForwardParams probe;  // the kernel's own limits on sizes and alignment
+    probe.dtype = dtype_of(x);
+    probe.n_rows = x.numel() / dim;
+    probe.dim = dim;
+    probe.x = probe.y = reinterpret_cast<void*>(16);
+    probe.weight = reinterpret_cast<const float*>(16);
+    if (kernels::check(probe).ok()) return FusedRmsNorm::apply(x, weight, eps);
+  }
+#endif
+  return rms_norm_aten(x, weight, eps);
+}
+
+torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
+                            double smoothing) {
+#ifdef R1_WITH_KERNELS
+  if (g_enabled && logits.is_cuda() && kernel_dtype(logits) && logits.dim() == 2 &&
+      logits.size(0) > 0 && logits.size(1) < (int64_t(1) << 31))
+    return FusedCrossEntropy::apply(logits, targets, smoothing);
+#endif
+  return cross_entropy_aten(logits, targets, smoothing);
+}
+
+}  // namespace r1::model::ops

@@ -1,0 +1,22 @@
+#pragma once
+// The model's fused operations: autograd functions that call kernels/ on the current CUDA
+// stream when this build links them (CUDA LibTorch + nvcc), the tensors are on CUDA in a dtype
+// the kernels take and the switch is on (config train.kernels); ATen everywhere else (CPU, CI,
+// fp16, float64 gradchecks). Both paths compute the same function.
+#include <torch/torch.h>
+
+namespace r1::model::ops {
+
+bool kernels_built();
+void set_kernels_enabled(bool on);  // process-wide
+bool kernels_enabled();
+
+// x * rsqrt(mean(x², -1) + eps) * weight, in fp32 math, returned in x's dtype.
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// Mean over the rows of softmax cross-entropy with label smoothing. logits [N, V], targets [N]
+// int64. Returns a float32 scalar (float64 for float64 logits).
+torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
+                            double smoothing);
+
+}  // namespace r1::model::ops
