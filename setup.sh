@@ -16,6 +16,8 @@ R1_PACKAGES=(
   libprotobuf-dev protobuf-compiler      # TensorBoard event-file export
   fortunes fortunes-zh                   # the default corpus: English + Chinese text
   openssh-server openssh-client          # cluster launcher: ssh, and the sshd of test_cluster_ssh
+  libinsighttoolkit5-dev libgdcm-tools   # ITK: DICOM series and NIfTI volumes (engine/vision)
+  python3-pydicom                        # CT_small.dcm: the real CT slice of test_volume
 )
 
 missing=()
