@@ -1,0 +1,199 @@
+// The Cluster page end to end against a real sshd on two loopback "nodes" (tests/fixtures/
+// sshd_fixture.sh): host keys unknown → trusted by fingerprint, probe, launch of a 2-rank
+// data-parallel r1-nano job from the window, rank 0's events in the run store and on the charts,
+// the job completed. Screenshots of the page go to tests/tmp (cluster_page_*.png).
+#include "app/cluster_controller.h"
+#include "app/main_window.h"
+#include "app/run_store.h"
+#include "engine/cluster/profile.h"
+#include "widgets/cluster_view.h"
+#include "widgets/metric_chart.h"
+
+#include <QTabWidget>
+#include <QtTest/QtTest>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+const char* kUser = "r1node";
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+QString run(const QString& cmd, int* rc = nullptr) {
+  QProcess p;
+  p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), cmd});
+  p.waitForFinished(60000);
+  if (rc) *rc = p.exitCode();
+  return QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError()).trimmed();
+}
+
+}  // namespace
+
+class TestClusterPage final : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir tmp_{QDir::tempPath() + QStringLiteral("/r1-cluster-page-XXXXXX")};
+  QString dir_, sshd_;
+  bool started_ = false;
+
+  QString shot(const QString& name) {
+    QDir().mkpath(QStringLiteral(R1_TEST_TMP));
+    return QStringLiteral(R1_TEST_TMP) + QLatin1Char('/') + name;
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    if (::getuid() != 0)
+      QSKIP("needs root: the sshd fixture creates the user r1node (CI runs as root)");
+    if (!QFile::exists(QStringLiteral("/usr/sbin/sshd")))
+      QSKIP("/usr/sbin/sshd is missing: install openssh-server (setup.sh does)");
+    QVERIFY(tmp_.isValid());
+    dir_ = tmp_.path();
+    QFile::setPermissions(dir_, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner |
+                                    QFile::ReadOther | QFile::ExeOther | QFile::ReadGroup |
+                                    QFile::ExeGroup);
+    sshd_ = dir_ + QStringLiteral("/sshd");
+    int rc = 0;
+    const QString out = run(QStringLiteral("sh '%1' start '%2' %3 %4 127.0.0.4 127.0.0.5")
+                                .arg(QStringLiteral(R1_SSHD_FIXTURE), sshd_)
+                                .arg(free_port())
+                                .arg(QString::fromLatin1(kUser)),
+                            &rc);
+    QVERIFY2(rc == 0, qPrintable(out));
+    started_ = true;
+    const passwd* pw = ::getpwnam(kUser);
+    QVERIFY(pw);
+    QVERIFY(QDir().mkpath(dir_ + QStringLiteral("/work")));
+    QVERIFY(::chown(QFile::encodeName(dir_ + QStringLiteral("/work")).constData(), pw->pw_uid,
+                    pw->pw_gid) == 0);
+    QFile corpus(dir_ + QStringLiteral("/corpus.txt"));
+    QVERIFY(corpus.open(QIODevice::WriteOnly));
+    for (int i = 0; i < 80; ++i)
+      corpus.write(QStringLiteral("line %1: the cluster page follows rank zero. 集群 %1\n").arg(i % 9).toUtf8());
+  }
+
+  void cleanupTestCase() {
+    if (started_) run(QStringLiteral("sh '%1' stop '%2'").arg(QStringLiteral(R1_SSHD_FIXTURE), sshd_));
+  }
+
+  void trustProbeLaunchFollow() {
+    const QString port = run(QStringLiteral("awk '/^Port/ {print $2}' '%1/sshd_config'").arg(sshd_));
+    r1::cluster::Profile profile;
+    profile.name = "loopback";
+    for (const char* host : {"127.0.0.4", "127.0.0.5"}) {
+      r1::cluster::Node n;
+      n.host = host;
+      n.name = std::string("node-") + (host[8] == '4' ? "a" : "b");
+      n.port = port.toInt();
+      n.user = kUser;
+      n.identity_file = (sshd_ + QStringLiteral("/client_ed25519")).toStdString();
+      n.slots = 1;
+      profile.nodes.push_back(n);
+    }
+    profile.known_hosts = (dir_ + QStringLiteral("/known_hosts")).toStdString();
+    profile.ssh_config = "/dev/null";
+    profile.worker = R1_WORKER;
+    profile.remote_workdir = (dir_ + QStringLiteral("/work/jobs")).toStdString();
+    profile.gloo_socket_ifname = "lo";
+
+    r1::cluster::LauncherOptions lo;
+    lo.state_dir = (dir_ + QStringLiteral("/state")).toStdString();
+    lo.control_dir = (dir_ + QStringLiteral("/ctl")).toStdString();
+    lo.stop_grace = std::chrono::seconds(5);
+    r1::app::ClusterController cluster(lo);
+    cluster.setProfile(profile, {});
+    r1::app::RunStore store(dir_ + QStringLiteral("/runs.sqlite"));
+    QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+    r1::app::MainWindow w(&store, &cluster);
+    w.resize(1400, 880);
+    w.show();
+    auto* view = w.clusterView();
+    QVERIFY(view);
+    w.findChild<QTabWidget*>()->setCurrentWidget(view);
+    QCOMPARE(view->nodes()->rowCount(), 2);
+    auto cell = [&](int row, int col) { return view->nodes()->data(view->nodes()->index(row, col)).toString(); };
+
+    // Unknown keys are shown by fingerprint and not used until trusted.
+    cluster.checkHostKeys();
+    QTRY_VERIFY_WITH_TIMEOUT(!cluster.busy(), 60000);
+    QCOMPARE(cell(0, r1::widgets::NodeTableModel::HostKey), QStringLiteral("not trusted yet"));
+    const QString expected = run(QStringLiteral("ssh-keygen -lf '%1/host_ed25519.pub' | awk '{print $2}'").arg(sshd_));
+    const auto unknown = cluster.unknownKeys();
+    QCOMPARE(int(unknown.size()), 2);
+    QVERIFY(unknown.at(0).contains(expected));
+    cluster.probe();  // refused while untrusted: the health column says why
+    QTRY_VERIFY_WITH_TIMEOUT(!cluster.busy(), 60000);
+    QCOMPARE(cell(0, r1::widgets::NodeTableModel::Health), QStringLiteral("unreachable"));
+
+    cluster.trust({0, 1}, {expected});
+    QTRY_VERIFY_WITH_TIMEOUT(!cluster.busy(), 60000);
+    QCOMPARE(cell(0, r1::widgets::NodeTableModel::HostKey), QStringLiteral("trusted"));
+    QCOMPARE(cell(1, r1::widgets::NodeTableModel::HostKey), QStringLiteral("trusted"));
+
+    cluster.probe();
+    QTRY_VERIFY_WITH_TIMEOUT(!cluster.busy(), 60000);
+    for (int r = 0; r < 2; ++r) {
+      QCOMPARE(cell(r, r1::widgets::NodeTableModel::Health), QStringLiteral("ready"));
+      QCOMPARE(cell(r, r1::widgets::NodeTableModel::Cpus).toInt(), QThread::idealThreadCount());
+      QVERIFY(cell(r, r1::widgets::NodeTableModel::Worker).startsWith(QStringLiteral("0.1.0")));
+    }
+    QTest::qWait(100);
+    QVERIFY(w.grab().save(shot(QStringLiteral("cluster_page_probed.png"))));
+
+    // Launch: 2 ranks (one per node) of a small r1-nano run; rank 0's events feed the store.
+    const QString toml = QStringLiteral(
+        "[run]\nname = \"page\"\n[model]\npreset = \"r1-nano\"\nvocab_size = 300\n"
+        "[data]\npaths = [\"%1/corpus.txt\"]\nseq_len = 16\nbatch_size = 4\nval_fraction = 0.2\n"
+        "cache_dir = \"%1/work/cache\"\n[train]\nsteps = 40\nthreads = 1\nwarmup_steps = 4\n"
+        "[eval]\nevery = 20\nbatches = 2\n[checkpoint]\nevery = 20\n").arg(dir_);
+    QSignalSpy launched(&cluster, &r1::app::ClusterController::jobLaunched);
+    cluster.launch(toml);
+    QTRY_COMPARE_WITH_TIMEOUT(launched.count(), 1, 60000);
+    const QString job = launched.at(0).at(0).toString();
+    QCOMPARE(launched.at(0).at(1).toLongLong(), 40);
+    auto state = [&] {
+      for (const auto& j : cluster.jobRows())
+        if (j.id == job) return j.state;
+      return QString();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(state() == QLatin1String("completed") || state() == QLatin1String("failed"), 180000);
+    QCOMPARE(state(), QStringLiteral("completed"));
+    store.flush();
+    QString runId;
+    for (const auto& info : store.runs())
+      if (info.name == job) runId = info.id;
+    QVERIFY2(!runId.isEmpty(), "the job has a run in the history");
+    QTRY_COMPARE_WITH_TIMEOUT(store.metric(runId, QStringLiteral("loss")).size(), size_t(40), 30000);
+    QVERIFY(!store.metric(runId, QStringLiteral("val_loss")).empty());
+    auto* tabs = w.findChild<QTabWidget*>();
+    tabs->setCurrentIndex(0);  // Charts: the job's curves, as for a local run
+    QTRY_VERIFY_WITH_TIMEOUT(w.chart(QStringLiteral("loss"))->visiblePointCount() > 0, 10000);
+    QTest::qWait(200);
+    QVERIFY(w.grab().save(shot(QStringLiteral("cluster_page_charts.png"))));
+    tabs->setCurrentWidget(view);
+    view->selectJob(job);
+    QCOMPARE(view->ranks()->rowCount(), 2);
+    QTest::qWait(200);
+    QVERIFY(w.grab().save(shot(QStringLiteral("cluster_page_job.png"))));
+    cluster.detach();
+    cluster.waitIdle(30000);
+  }
+};
+
+QTEST_MAIN(TestClusterPage)
+#include "test_cluster_page.moc"
