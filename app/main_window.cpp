@@ -147,6 +147,7 @@ void MainWindow::buildUi() {
   tabs_->addTab(buildLogsPage(), tr("Logs"));
   tabs_->addTab(buildHistoryPage(), tr("History"));
   if (cluster_) tabs_->addTab(buildClusterPage(), tr("Cluster"));
+  tabs_->addTab(buildReviewPage(), tr("Review"));
   split->addWidget(left);
   split->addWidget(tabs_);
   split->setStretchFactor(1, 3);

@@ -30,6 +30,7 @@ namespace r1::app {
 
 class ClusterController;
 class EngineRunner;
+class ReviewController;
 class ExperimentEditor;
 class RunStore;
 
@@ -70,6 +71,7 @@ class MainWindow final : public QMainWindow {
   QWidget* buildLogsPage();
   QWidget* buildHistoryPage();
   QWidget* buildClusterPage();  // main_window_cluster.cpp
+  QWidget* buildReviewPage();   // main_window_review.cpp
   void followClusterJob(const QString& jobId, qint64 totalSteps);
   void refreshClusterPage();
   void launch();
@@ -97,6 +99,7 @@ class MainWindow final : public QMainWindow {
   RunStore* store_;
   ClusterController* cluster_ = nullptr;
   widgets::ClusterView* clusterView_ = nullptr;
+  ReviewController* review_ = nullptr;  // the Review page's (a child of the window)
   QString clusterJob_;  // the cluster job whose rank-0 events feed the live run
   EngineRunner* runner_ = nullptr;
   ExperimentEditor* editor_ = nullptr;

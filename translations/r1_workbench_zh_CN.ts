@@ -544,6 +544,179 @@
         <source>Following cluster job %1</source>
         <translation>正在跟踪集群作业 %1</translation>
     </message>
+    <message>
+        <source>Review</source>
+        <translation>审阅</translation>
+    </message>
+    <message>
+        <source>Open a folder of scans (LUNA16 layout or .mhd files)</source>
+        <translation>打开扫描文件夹（LUNA16 结构或 .mhd 文件）</translation>
+    </message>
+    <message>
+        <source>Candidates</source>
+        <translation>候选</translation>
+    </message>
+    <message>
+        <source>Open a folder of scans first.</source>
+        <translation>请先打开扫描文件夹。</translation>
+    </message>
+    <message>
+        <source>Open candidates to review</source>
+        <translation>打开待审阅的候选</translation>
+    </message>
+    <message>
+        <source>Candidate or submission CSV (*.csv);;All files (*)</source>
+        <translation>候选或提交 CSV (*.csv);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Generate demo data</source>
+        <translation>生成演示数据</translation>
+    </message>
+    <message>
+        <source>This writes 4 phantom CT scans (about 70 MB) with nodules of known position and size, their annotations.csv, and demo candidates to review.
+
+There is no detector yet: the demo candidates are a stand-in made from the phantom&apos;s known nodules (jittered, some left out) plus false positives at random lung positions with made-up scores. They show the review workflow, nothing about any model.
+
+Choose the folder next (an empty one; otherwise a subfolder r1-review-demo is made).</source>
+        <translation>将写入 4 个体模 CT 扫描（约 70 MB），其中结节的位置和大小已知，并写入它们的 annotations.csv 以及供审阅的演示候选。
+
+目前还没有检测器：演示候选是替代品，由体模中已知的结节（加入抖动，部分被略去）加上肺内随机位置、分数为虚构的假阳性构成。它们只用于演示审阅流程，不代表任何模型的表现。
+
+接下来请选择文件夹（空文件夹；否则会在其中新建子文件夹 r1-review-demo）。</translation>
+    </message>
+    <message>
+        <source>Folder for the demo data</source>
+        <translation>演示数据的文件夹</translation>
+    </message>
+    <message>
+        <source>Wrote %1</source>
+        <translation>已写入 %1</translation>
+    </message>
+    <message>
+        <source>Export LUNA16 submission</source>
+        <translation>导出 LUNA16 提交文件</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Export review decisions</source>
+        <translation>导出审阅决定</translation>
+    </message>
+    <message>
+        <source>Export the current view</source>
+        <translation>导出当前视图</translation>
+    </message>
+    <message>
+        <source>PNG (*.png)</source>
+        <translation>PNG (*.png)</translation>
+    </message>
+</context>
+<context>
+    <name>r1::app::ReviewController</name>
+    <message>
+        <source>Review file: a missed nodule of series %1, not in this folder</source>
+        <translation>审阅文件：漏检结节属于序列 %1，该序列不在此文件夹中</translation>
+    </message>
+    <message>
+        <source>Review file: a decision on series %1, not in this folder</source>
+        <translation>审阅文件：某条决定属于序列 %1，该序列不在此文件夹中</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <source>Opening %1…</source>
+        <translation>正在打开 %1…</translation>
+    </message>
+    <message>
+        <source>%1 holds no .mhd scans (neither subsetN/*.mhd nor *.mhd)</source>
+        <translation>%1 中没有 .mhd 扫描（既无 subsetN/*.mhd，也无 *.mhd）</translation>
+    </message>
+    <message>
+        <source>Reading scan headers</source>
+        <translation>正在读取扫描头信息</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n candidate(s) name series that are not in this folder (left out).</source>
+        <translation>
+            <numerusform>%n 个候选所属的序列不在此文件夹中（已略去）。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Open a folder of scans first.</source>
+        <translation>请先打开扫描文件夹。</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>no candidate file</source>
+        <translation>无候选文件</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n scan(s), %1 candidates, %2 annotated nodules</source>
+        <translation>
+            <numerusform>%n 个扫描，%1 个候选，%2 个标注结节</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>; restored %1 decisions and %2 missed nodules from %3</source>
+        <translation>；已从 %3 恢复 %1 条决定和 %2 个漏检结节</translation>
+    </message>
+    <message>
+        <source>Loading %1…</source>
+        <translation>正在加载 %1…</translation>
+    </message>
+    <message>
+        <source>Loading scan %1</source>
+        <translation>正在加载扫描 %1</translation>
+    </message>
+    <message>
+        <source>No candidate selected.</source>
+        <translation>未选中候选。</translation>
+    </message>
+    <message>
+        <source>This scan is reviewed. N goes to the next unreviewed candidate.</source>
+        <translation>此扫描已审阅完毕。按 N 转到下一个未审阅的候选。</translation>
+    </message>
+    <message>
+        <source>Every candidate at this threshold is reviewed.</source>
+        <translation>此阈值下的所有候选均已审阅。</translation>
+    </message>
+    <message>
+        <source>Nothing to undo.</source>
+        <translation>没有可撤销的操作。</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>No scan is shown.</source>
+        <translation>当前未显示扫描。</translation>
+    </message>
+    <message>
+        <source>Cannot write %1</source>
+        <translation>无法写入 %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Writing %n phantom scan(s)…</source>
+        <translation>
+            <numerusform>正在写入 %n 个体模扫描…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>mAP@0.5 needs the candidates&apos; size: a diameter_mm column in the candidate CSV.</source>
+        <translation>mAP@0.5 需要候选的大小：候选 CSV 中须有 diameter_mm 列。</translation>
+    </message>
+    <message>
+        <source>No reference nodules yet: no annotations.csv, nothing accepted or marked as missed.</source>
+        <translation>尚无参考结节：没有 annotations.csv，也没有已接受或标为漏检的结节。</translation>
+    </message>
 </context>
 <context>
     <name>r1::app::RunStore</name>
@@ -594,6 +767,29 @@
     <message>
         <source>no such run</source>
         <translation>没有该运行</translation>
+    </message>
+</context>
+<context>
+    <name>r1::widgets::CandidateTableModel</name>
+    <message>
+        <source>#</source>
+        <translation>#</translation>
+    </message>
+    <message>
+        <source>Slice</source>
+        <translation>层面</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>分数</translation>
+    </message>
+    <message>
+        <source>Decision</source>
+        <translation>决定</translation>
+    </message>
+    <message>
+        <source>diameter %1 mm</source>
+        <translation>直径 %1 mm</translation>
     </message>
 </context>
 <context>
@@ -991,6 +1187,172 @@
     </message>
 </context>
 <context>
+    <name>r1::widgets::Review</name>
+    <message>
+        <source>pending</source>
+        <translation>待定</translation>
+    </message>
+    <message>
+        <source>accepted</source>
+        <translation>已接受</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <source>missed</source>
+        <translation>漏检</translation>
+    </message>
+</context>
+<context>
+    <name>r1::widgets::ReviewView</name>
+    <message>
+        <source>&lt;b&gt;Demo candidates — a stand-in detector, not a model.&lt;/b&gt; They were generated from the phantom&apos;s known nodules (centres jittered, some nodules left out) plus false positives at random lung positions with random scores. Use them to try the review workflow only.</source>
+        <translation>&lt;b&gt;演示候选——替代检测器，并非模型。&lt;/b&gt;它们由体模中已知的结节（中心加入抖动，部分结节被略去）加上肺内随机位置、分数随机的假阳性生成。仅用于体验审阅流程。</translation>
+    </message>
+    <message>
+        <source>Open a folder of scans (LUNA16 layout or any folder of .mhd files), or generate demo data.</source>
+        <translation>打开扫描文件夹（LUNA16 结构或任意含 .mhd 文件的文件夹），或生成演示数据。</translation>
+    </message>
+    <message>
+        <source>Accept</source>
+        <translation>接受</translation>
+    </message>
+    <message>
+        <source>Reject</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>Missed…</source>
+        <translation>漏检…</translation>
+    </message>
+    <message>
+        <source>Next unreviewed</source>
+        <translation>下一个未审阅</translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <source>Open folder…</source>
+        <translation>打开文件夹…</translation>
+    </message>
+    <message>
+        <source>A LUNA16 folder (subsetN/*.mhd, annotations.csv) or any folder of .mhd scans</source>
+        <translation>LUNA16 文件夹（subsetN/*.mhd、annotations.csv）或任意含 .mhd 扫描的文件夹</translation>
+    </message>
+    <message>
+        <source>Candidates…</source>
+        <translation>候选…</translation>
+    </message>
+    <message>
+        <source>A candidate or submission CSV to review (seriesuid, coordX, coordY, coordZ, probability[, diameter_mm])</source>
+        <translation>待审阅的候选或提交 CSV（seriesuid、coordX、coordY、coordZ、probability[、diameter_mm]）</translation>
+    </message>
+    <message>
+        <source>Generate demo data…</source>
+        <translation>生成演示数据…</translation>
+    </message>
+    <message>
+        <source>Writes phantom CT scans with known nodules and, as a stand-in detector, candidates made from those known nodules</source>
+        <translation>写入含已知结节的体模 CT 扫描，并作为替代检测器，由这些已知结节生成候选</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>LUNA16 submission CSV…</source>
+        <translation>LUNA16 提交 CSV…</translation>
+    </message>
+    <message>
+        <source>Review decisions CSV…</source>
+        <translation>审阅决定 CSV…</translation>
+    </message>
+    <message>
+        <source>PNG of the current view…</source>
+        <translation>当前视图的 PNG…</translation>
+    </message>
+    <message>
+        <source>Window</source>
+        <translation>窗宽窗位</translation>
+    </message>
+    <message>
+        <source>Lung (W1500 L−600)</source>
+        <translation>肺窗 (W1500 L−600)</translation>
+    </message>
+    <message>
+        <source>Mediastinum (W400 L40)</source>
+        <translation>纵隔窗 (W400 L40)</translation>
+    </message>
+    <message>
+        <source>Bone (W2000 L500)</source>
+        <translation>骨窗 (W2000 L500)</translation>
+    </message>
+    <message>
+        <source>Custom</source>
+        <translation>自定义</translation>
+    </message>
+    <message>
+        <source>Keys 1, 2, 3; right-drag on the image for any window</source>
+        <translation>按键 1、2、3；在图像上右键拖动可任意调窗</translation>
+    </message>
+    <message>
+        <source>Score ≥</source>
+        <translation>分数 ≥</translation>
+    </message>
+    <message>
+        <source>Candidates below this score are hidden and left out of the metrics</source>
+        <translation>低于此分数的候选将被隐藏，且不计入指标</translation>
+    </message>
+    <message>
+        <source>Missed ⌀</source>
+        <translation>漏检 ⌀</translation>
+    </message>
+    <message>
+        <source> mm</source>
+        <translation> mm</translation>
+    </message>
+    <message>
+        <source>Diameter given to a nodule marked as missed (M, then click its centre)</source>
+        <translation>标为漏检的结节所用的直径（按 M，再点击其中心）</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>FROC</source>
+        <translation>FROC</translation>
+    </message>
+    <message>
+        <source>after review</source>
+        <translation>审阅后</translation>
+    </message>
+    <message>
+        <source>detector (all marks)</source>
+        <translation>检测器（全部标记）</translation>
+    </message>
+    <message>
+        <source>false positives per scan</source>
+        <translation>每扫描假阳性数</translation>
+    </message>
+    <message>
+        <source>sensitivity</source>
+        <translation>灵敏度</translation>
+    </message>
+    <message>
+        <source>&lt;table cellspacing=2&gt;&lt;tr&gt;&lt;td&gt;CPM&lt;/td&gt;&lt;td&gt;&lt;b style=&apos;font-size:large&apos;&gt;%1&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;detector %2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;mAP@0.5&lt;/td&gt;&lt;td&gt;&lt;b&gt;%3&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;detector %4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Nodules&lt;/td&gt;&lt;td&gt;&lt;b&gt;%5&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;%6 annotated, %7 found by the reviewer&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Detected&lt;/td&gt;&lt;td&gt;&lt;b&gt;%8&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;by %9 kept marks&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;False pos.&lt;/td&gt;&lt;td&gt;&lt;b&gt;%10&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;%11 per scan over %12 scans&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Decisions&lt;/td&gt;&lt;td colspan=2&gt;%13 accepted · %14 rejected · %15 missed · %16 pending&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</source>
+        <translation>&lt;table cellspacing=2&gt;&lt;tr&gt;&lt;td&gt;CPM&lt;/td&gt;&lt;td&gt;&lt;b style=&apos;font-size:large&apos;&gt;%1&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;检测器 %2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;mAP@0.5&lt;/td&gt;&lt;td&gt;&lt;b&gt;%3&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;检测器 %4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;结节&lt;/td&gt;&lt;td&gt;&lt;b&gt;%5&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;标注 %6 个，审阅者发现 %7 个&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;已检出&lt;/td&gt;&lt;td&gt;&lt;b&gt;%8&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;来自 %9 个保留标记&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;假阳性&lt;/td&gt;&lt;td&gt;&lt;b&gt;%10&lt;/b&gt;&lt;/td&gt;&lt;td&gt;&amp;nbsp;每扫描 %11 个，共 %12 个扫描&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;决定&lt;/td&gt;&lt;td colspan=2&gt;接受 %13 · 拒绝 %14 · 漏检 %15 · 待定 %16&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;div&gt;Sensitivity at FPs/scan (after review):&lt;/div&gt;</source>
+        <translation>&lt;div&gt;各每扫描假阳性数下的灵敏度（审阅后）：&lt;/div&gt;</translation>
+    </message>
+</context>
+<context>
     <name>r1::widgets::RunListModel</name>
     <message>
         <source>running</source>
@@ -1043,6 +1405,117 @@
     <message>
         <source>Tags</source>
         <translation>标签</translation>
+    </message>
+</context>
+<context>
+    <name>r1::widgets::ScanListModel</name>
+    <message>
+        <source>Annotated nodules (annotations.csv)</source>
+        <translation>标注的结节（annotations.csv）</translation>
+    </message>
+    <message>
+        <source>Candidates at or above the score threshold</source>
+        <translation>分数不低于阈值的候选</translation>
+    </message>
+    <message>
+        <source>Candidates accepted or rejected / candidates</source>
+        <translation>已接受或已拒绝的候选 / 候选总数</translation>
+    </message>
+    <message>
+        <source>Candidates the reviewer accepted as nodules</source>
+        <translation>审阅者接受为结节的候选</translation>
+    </message>
+    <message>
+        <source>Candidates the reviewer rejected</source>
+        <translation>审阅者拒绝的候选</translation>
+    </message>
+    <message>
+        <source>Nodules the reviewer marked as missed by the detector</source>
+        <translation>审阅者标为检测器漏检的结节</translation>
+    </message>
+    <message>
+        <source>Scan</source>
+        <translation>扫描</translation>
+    </message>
+    <message>
+        <source>Nodules</source>
+        <translation>结节</translation>
+    </message>
+    <message>
+        <source>Cand.</source>
+        <translation>候选</translation>
+    </message>
+    <message>
+        <source>Reviewed</source>
+        <translation>已审阅</translation>
+    </message>
+    <message>
+        <source>Acc.</source>
+        <translation>接受</translation>
+    </message>
+    <message>
+        <source>Rej.</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>Missed</source>
+        <translation>漏检</translation>
+    </message>
+    <message>
+        <source>%1
+%2</source>
+        <translation>%1
+%2</translation>
+    </message>
+</context>
+<context>
+    <name>r1::widgets::SliceView</name>
+    <message>
+        <source>GT ⌀%1</source>
+        <translation>GT ⌀%1</translation>
+    </message>
+    <message>
+        <source>M%1 ⌀%2</source>
+        <translation>M%1 ⌀%2</translation>
+    </message>
+    <message>
+        <source>Axial</source>
+        <translation>轴位</translation>
+    </message>
+    <message>
+        <source>Coronal</source>
+        <translation>冠状位</translation>
+    </message>
+    <message>
+        <source>Sagittal</source>
+        <translation>矢状位</translation>
+    </message>
+    <message>
+        <source>%1  %2 / %3</source>
+        <translation>%1  %2 / %3</translation>
+    </message>
+    <message>
+        <source>W %1  L %2</source>
+        <translation>W %1  L %2</translation>
+    </message>
+    <message>
+        <source>zoom %1%</source>
+        <translation>缩放 %1%</translation>
+    </message>
+    <message>
+        <source>x %1  y %2  z %3   %4 HU</source>
+        <translation>x %1  y %2  z %3   %4 HU</translation>
+    </message>
+    <message>
+        <source>Click the centre of the missed nodule (Esc cancels)</source>
+        <translation>点击漏检结节的中心（Esc 取消）</translation>
+    </message>
+</context>
+<context>
+    <name>r1::widgets::ZProfileStrip</name>
+    <message>
+        <source>Where the marks lie along z (head end at the top); click to go there</source>
+        <translation>各标记沿 z 轴的位置（头端在上）；点击即跳转</translation>
     </message>
 </context>
 </TS>
