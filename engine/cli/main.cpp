@@ -1,5 +1,6 @@
 // r1-worker: the headless engine. train | eval | sample | info | bench
 #include "engine/cli/cluster_cmd.h"
+#include "engine/cli/detect_cmd.h"
 #include "engine/cli/progress.h"
 #include "engine/compat/torch_compat.h"
 #include "engine/config/config.h"
@@ -235,6 +236,7 @@ int main(int argc, char** argv) {
     throw CLI::RuntimeError(0);
   }, "Print 'key value' lines: r1-worker, libtorch, cuda versions");
   r1::cli::add_cluster_command(app);
+  r1::cli::add_detect_command(app);  // engine/cli/detect_cmd.h
 
   ConfigArgs bench_args;
   int64_t bench_steps = 10, bench_warmup = 3;

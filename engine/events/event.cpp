@@ -81,6 +81,11 @@ void put_payload(OJson& j, const Eval& e) {
     j["perplexity"] = number(e.perplexity);
     j["bits_per_byte"] = number(e.bits_per_byte);
     j["tokens"] = e.tokens;
+    if (!e.metrics.empty()) {
+        OJson m = OJson::object();
+        for (const auto& [k, v] : e.metrics) m[k] = number(v);
+        j["metrics"] = std::move(m);
+    }
 }
 
 void put_payload(OJson& j, const Checkpoint& e) {
@@ -268,6 +273,11 @@ Eval get_eval(const Fields& f) {
     e.perplexity = f.f64("perplexity");
     e.bits_per_byte = f.f64("bits_per_byte");
     e.tokens = f.i64("tokens");
+    if (const Json* m = f.find("metrics")) {
+        if (!m->is_object()) bad_type("metrics", "an object of numbers");
+        for (auto it = m->begin(); it != m->end(); ++it)
+            e.metrics[it.key()] = Fields::as_f64(it.value(), "metrics." + it.key());
+    }
     return e;
 }
 

@@ -56,6 +56,8 @@ struct Eval {
     double perplexity = 0.0;
     double bits_per_byte = 0.0;
     std::int64_t tokens = 0;
+    // Task metrics beyond the loss (the detector: map50, cpm, ...); omitted when empty.
+    std::map<std::string, double> metrics{};
 };
 
 struct Checkpoint {
