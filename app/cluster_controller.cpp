@@ -301,6 +301,7 @@ void ClusterController::probe() {
 
 void ClusterController::refreshJobs() {
   QVector<widgets::JobRow> rows;
+  records_.clear();  // a job deleted from the store leaves no stale record behind
   const auto& store = launcher_->store();
   std::vector<std::string> ids;
   try {

@@ -127,11 +127,8 @@ QWidget* MainWindow::buildClusterPage() {
       clusterView_->setMessage(tr("Fix the highlighted fields of the experiment first."), true);
       return;
     }
-    r1::Config cfg = r.config;
-    cfg.train.device = cluster_->profile().nodes.empty() || cluster_->profile().nodes.front().gpus == 0
-                           ? "cpu"
-                           : "cuda";
-    cluster_->launch(QString::fromStdString(r1::to_toml(cfg)));
+    // The launcher sets train.device for every rank from the profile (GPU or CPU nodes).
+    cluster_->launch(QString::fromStdString(r1::to_toml(r.config)));
   });
   connect(view, &widgets::ClusterView::stopRequested, c, &ClusterController::stop);
   connect(view, &widgets::ClusterView::attachRequested, c, &ClusterController::attach);
