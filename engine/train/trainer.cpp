@@ -536,7 +536,7 @@ events::FinishStatus Trainer::run() {
   events::FinishStatus status = events::FinishStatus::Completed;
   try {
     setup();
-    save_config(cfg_, run_dir() + "/config.toml");
+    if (rank_ == 0) save_config(cfg_, run_dir() + "/config.toml");  // ranks may share run_dir
     auto pc = model_->param_counts();
     events::RunStart rs;
     rs.config = nlohmann::json::object();
