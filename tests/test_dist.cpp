@@ -410,6 +410,56 @@ class TestDist final : public QObject {
     QVERIFY(sec < 10);
     procs[1]->waitForFinished(5000);
   }
+
+  void frozenPeerEndsTheJob() {
+    // A peer that stops without closing its sockets (SIGSTOP here; a hung driver or a node that
+    // vanished from the network in real life) never fails a Gloo or NCCL collective: without
+    // the peer watch rank 0 would wait for the collective timeout (10 minutes). With it, rank 0
+    // must end once rank 1's heartbeat is 3 s stale, naming rank 1.
+    QTemporaryDir dir(tmp_root() + QStringLiteral("/ddpXXXXXX"));
+    const int port = free_port();
+    base_config(dir.path(), "frozen", 2);
+    QList<QProcess*> procs;
+    for (int r = 0; r < 2; ++r) {
+      QProcessEnvironment env = rank_env(r, 2, port);
+      env.insert(QStringLiteral("R1_PEER_TIMEOUT_S"), QStringLiteral("3"));
+      procs << start_worker(dir.path(), "frozen", 2, {QStringLiteral("train.steps=100000")}, env);
+    }
+    QByteArray out0;
+    QElapsedTimer wait;
+    wait.start();
+    while (out0.count("\"type\":\"step\"") < 3 && wait.elapsed() < 120000 &&
+           procs[0]->state() == QProcess::Running) {
+      procs[0]->waitForReadyRead(1000);
+      out0 += procs[0]->readAllStandardOutput();
+    }
+    QVERIFY2(out0.count("\"type\":\"step\"") >= 3,
+             (out0.right(2000) + procs[0]->readAllStandardError()).constData());
+    const auto pid1 = static_cast<pid_t>(procs[1]->processId());
+    ::kill(pid1, SIGSTOP);
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool ended = procs[0]->waitForFinished(60000);
+    const double sec =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ::kill(pid1, SIGKILL);
+    procs[1]->waitForFinished(5000);
+    if (!ended) {
+      procs[0]->kill();
+      procs[0]->waitForFinished(5000);
+    }
+    out0 += procs[0]->readAllStandardOutput();
+    QVERIFY2(ended, "rank 0 still runs 60 s after rank 1 froze");
+    qInfo("rank 0 exited %.2f s after rank 1 froze (exit code %d)", sec, procs[0]->exitCode());
+    QCOMPARE(procs[0]->exitCode(), 1);
+    QVERIFY2(out0.contains("rank 1 has not been heard from"), out0.right(1500).constData());
+    QVERIFY(out0.contains("\"cause\":\"distributed\""));
+    QVERIFY(out0.contains("\"status\":\"failed\""));
+    // Stale after 3 s counted from the last beat rank 0 saw (up to 1 s before the stop), + up
+    // to 1 s to its next look; the rest is slack for 2 loaded cores.
+    QVERIFY(sec >= 1.0);
+    QVERIFY(sec < 20);
+    qDeleteAll(procs);
+  }
 };
 
 QTEST_GUILESS_MAIN(TestDist)

@@ -55,7 +55,7 @@ struct Args {
 
 void say(const std::string& s) { std::cout << s << "\n" << std::flush; }
 
-void warn(const std::string& s) { std::cerr << "r1-worker cluster: " << s << "\n" << std::flush; }
+void warn(const std::string& s) { std::cerr << "cluster: " << s << "\n" << std::flush; }
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -434,12 +434,17 @@ void print_versions(const std::map<std::string, std::string>& more) {
 }
 
 void add_cluster_command(CLI::App& app) {
-  auto a = std::make_shared<Args>();
   auto* cl = app.add_subcommand("cluster", "Launch and watch jobs on SSH nodes (docs/CLUSTER.md)");
+  cl->fallthrough();  // `cluster status --state-dir D JOB` works too
+  add_cluster_subcommands(*cl);
+}
+
+void add_cluster_subcommands(CLI::App& cl_app) {
+  auto a = std::make_shared<Args>();
+  auto* cl = &cl_app;
   cl->require_subcommand(1);
   cl->add_option("--state-dir", a->state_dir,
                  "Job records (default $XDG_STATE_HOME/r1-workbench/jobs)");
-  cl->fallthrough();  // `cluster status --state-dir D JOB` works too
 
   auto profile_opt = [&](CLI::App* c) {
     c->add_option("--profile", a->profile, "Cluster profile (TOML)")

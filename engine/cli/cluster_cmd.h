@@ -1,7 +1,7 @@
 #pragma once
-// `r1-worker cluster probe|trust|launch|status|attach|stop|resume|profile|ssh-hosts`: the SSH
-// launcher from a shell (docs/CLUSTER.md). Each subcommand runs in its CLI11 callback and ends
-// parsing with its exit code, so main() only registers it.
+// `r1-worker cluster probe|trust|launch|status|attach|stop|resume|profile|ssh-hosts`, the same
+// as `r1-cluster probe|…`: the SSH launcher from a shell (docs/CLUSTER.md). Each subcommand runs
+// in its CLI11 callback and ends parsing with its exit code, so main() only registers it.
 #include <CLI/CLI.hpp>
 
 #include <map>
@@ -20,6 +20,8 @@ enum ClusterExit : int {
 };
 
 void add_cluster_command(CLI::App& app);
+// The same subcommands directly on `app` (r1-cluster: the launcher without LibTorch).
+void add_cluster_subcommands(CLI::App& app);
 
 // `info --versions`: one "key value" line each, r1-worker's version first.
 void print_versions(const std::map<std::string, std::string>& more);

@@ -47,6 +47,7 @@ int cmd_train(const ConfigArgs& ca, bool jsonl, bool quiet) {
   r1::Config cfg = ca.load();
   // Data parallel when launched with the torchrun variables (RANK, WORLD_SIZE, MASTER_ADDR …).
   r1::train::TrainerOptions opts;
+  opts.exit_on_peer_lost = true;  // the way out of a collective stuck on a dead peer
   opts.dist = r1::dist::dist_env_from_environment();
   const int rank = opts.dist ? opts.dist->rank : 0;
   auto fan = std::make_shared<r1::events::FanoutSink>();
@@ -151,11 +152,12 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
   for (int64_t i = 0; i < warmup; ++i) loss0 = trainer.train_step().loss;
   r1::compat::cuda_reset_peak(dev);
   auto t0 = std::chrono::steady_clock::now();
-  double loss = 0, wait_ms = 0;
+  double loss = 0, wait_ms = 0, early = 0;
   for (int64_t i = 0; i < steps; ++i) {
     auto st = trainer.train_step();
     loss = st.loss;
     wait_ms += st.allreduce_wait_ms;
+    early += st.buckets_early;
   }
   double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tok = static_cast<double>(trainer.world_size() * steps * cfg.train.grad_accum *
@@ -176,6 +178,16 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
   if (opt.dist)
     std::printf("data parallel: rank %d of %d, all-reduce wait %.2f ms/step after backward\n",
                 trainer.rank(), trainer.world_size(), wait_ms / static_cast<double>(steps));
+  if (opt.dist) {
+    const auto late = trainer.late_gradients();
+    std::string names;
+    for (size_t i = 0; i < late.size() && i < 6; ++i) names += (i ? ", " : "") + late[i];
+    if (late.size() > 6) names += ", …";
+    std::printf("overlap: %.1f gradient buckets of %zu started during backward; %zu gradients "
+                "not ready when it ended%s%s\n",
+                early / static_cast<double>(steps), trainer.gradient_buckets(), late.size(),
+                late.empty() ? "" : ": ", names.c_str());
+  }
   std::printf("TFLOP/s    %.2f (model FLOPs: 6·N_active + attention)\n", flops / 1e12);
   if (cfg.train.peak_tflops > 0)
     std::printf("MFU        %.1f%% of %.0f TFLOP/s\n", 100 * flops / (cfg.train.peak_tflops * 1e12),

@@ -94,6 +94,10 @@ void GradBuckets::finish() {
     TORCH_CHECK(armed_, "GradBuckets::finish without arm()");
     // Parameters whose gradient never arrived in this backward: zero here, or whatever earlier
     // micro-batches accumulated.
+    last_early_ = next_;
+    last_unready_.clear();
+    for (size_t k = 0; k < ready_.size(); ++k)
+      if (!ready_[k]) last_unready_.push_back(k);
     for (auto& b : buckets_) b.pending = 0;
     launch_ready_locked();
     armed_ = false;

@@ -38,6 +38,11 @@ class GradBuckets {
 
   size_t buckets() const { return buckets_.size(); }
   double last_wait_ms() const { return last_wait_ms_; }  // time finish() spent blocked
+  // Overlap diagnostics of the last finish(): buckets whose all-reduce started during backward,
+  // and the parameters (indices into `params`) whose gradient had not arrived when it ended —
+  // one of them at the front holds back every later bucket.
+  size_t last_early() const { return last_early_; }
+  const std::vector<size_t>& last_unready() const { return last_unready_; }
 
  private:
   struct Bucket {
@@ -64,6 +69,8 @@ class GradBuckets {
   bool armed_ = false;
   size_t next_ = 0;
   double last_wait_ms_ = 0;
+  size_t last_early_ = 0;
+  std::vector<size_t> last_unready_;
 };
 
 }  // namespace r1::dist

@@ -4,6 +4,7 @@
 #include "engine/data/corpus.h"
 #include "engine/data/data_error.h"
 #include "engine/dist/grad_buckets.h"
+#include "engine/dist/peer_watch.h"
 #include "engine/dist/process_group.h"
 #include "engine/model/ops/fused_ops.h"
 #include "engine/train/checkpoint.h"
@@ -13,8 +14,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <thread>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -125,11 +128,33 @@ void Trainer::setup_dist() {
   if (const char* t = std::getenv("R1_COLLECTIVE_TIMEOUT_S"); t && std::atof(t) > 0)
     po.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::atof(t) * 1000));
   pg_ = dist::create_process_group(d, device_, po);
+  if (auto wo = dist::peer_watch_options_from_environment(); wo && d.world_size > 1) {
+    peer_watch_ = std::make_unique<dist::PeerWatch>(d, *wo, [this](const std::string& reason) {
+      emit(events::Error{reason, "distributed", true});
+      if (!options_.exit_on_peer_lost) return;
+      events::Finish fin;
+      fin.status = events::FinishStatus::Failed;
+      fin.step = step_seen_.load();
+      fin.seconds = seconds_since(started_);
+      emit(fin);
+      std::fflush(nullptr);
+      std::_Exit(1);
+    });
+  }
   log(events::LogLevel::Info, std::string("data parallel: rank ") + std::to_string(rank_) + " of " +
                                   std::to_string(world_) + " (" + pg_->backend() + ", local rank " +
                                   std::to_string(d.local_rank) + ", master " + d.master_addr +
                                   ":" + std::to_string(d.master_port) + ")");
 }
+
+std::vector<std::string> Trainer::late_gradients() const {
+  std::vector<std::string> out;
+  if (grad_buckets_)
+    for (size_t k : grad_buckets_->last_unready()) out.push_back(bucket_param_names_.at(k));
+  return out;
+}
+
+size_t Trainer::gradient_buckets() const { return grad_buckets_ ? grad_buckets_->buckets() : 0; }
 
 void Trainer::allreduce_mean(torch::Tensor& t) {
   if (!pg_) return;
@@ -186,15 +211,25 @@ void Trainer::setup() {
   // Opened (read and verified) once; the model and optimizer are restored from it below.
   std::unique_ptr<CheckpointReader> checkpoint;
   if (!resume_path.empty()) checkpoint = std::make_unique<CheckpointReader>(resume_path, device_);
-  if (checkpoint && cfg_.data.tokenizer.empty()) {
-    const std::string& text = checkpoint->meta().tokenizer_text;
-    if (!text.empty() && read_file(tok_path) != text)
-      std::ofstream(tok_path, std::ios::binary | std::ios::trunc) << text;
-  }
-
   // Data parallel: the first rank of each node prepares the corpus (tokenizer, token cache)
   // while the node's other ranks wait, then read what it cached.
   const int local_rank = options_.dist ? options_.dist->local_rank : 0;
+  if (checkpoint && cfg_.data.tokenizer.empty() && local_rank == 0) {
+    // The node's other ranks read it only after this rank's "data prepared" below. Replaced
+    // atomically: nodes sharing a run folder may write the same file at once.
+    const std::string& text = checkpoint->meta().tokenizer_text;
+    if (!text.empty() && read_file(tok_path) != text) {
+      const std::string tmp = tok_path + ".tmp." + std::to_string(rank_);
+      {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out.flush())
+          throw CheckpointError(tmp + ": cannot write the checkpoint's tokenizer: " +
+                                std::strerror(errno));
+      }
+      fs::rename(tmp, tok_path);
+    }
+  }
   const std::string node_key = "data/" + std::to_string(rank_ - local_rank);
   if (pg_ && local_rank != 0) {
     std::string v = pg_->store_get(node_key, std::chrono::hours(2));
@@ -243,10 +278,14 @@ void Trainer::setup() {
     for (auto& b : model_->buffers()) state.push_back(b);
     dist::broadcast_tensors(*pg_, state, 0);
     std::vector<torch::Tensor> unique;  // registration order, each tensor once (tied weights)
-    for (auto& p : model_->parameters()) {
+    for (auto& np : model_->named_parameters()) {
+      const auto& p = np.value();
       bool seen = false;
       for (auto& u : unique) seen = seen || u.unsafeGetTensorImpl() == p.unsafeGetTensorImpl();
-      if (!seen && p.requires_grad()) unique.push_back(p);
+      if (!seen && p.requires_grad()) {
+        unique.push_back(p);
+        bucket_param_names_.push_back(np.key());
+      }
     }
     grad_buckets_ = std::make_unique<dist::GradBuckets>(*pg_, unique);
     log(events::LogLevel::Debug, "gradient all-reduce in " + std::to_string(grad_buckets_->buckets()) +
@@ -380,6 +419,7 @@ StepStats Trainer::train_step() {
   if (grad_buckets_) {
     grad_buckets_->finish();
     s.allreduce_wait_ms = grad_buckets_->last_wait_ms();
+    s.buckets_early = static_cast<int>(grad_buckets_->last_early());
   }
   if (hooks_.after_backward) hooks_.after_backward(step_, model_);
 
@@ -431,6 +471,7 @@ StepStats Trainer::train_step() {
     s.stop = p[4] > 0;
   }
   ++step_;
+  step_seen_.store(step_);
   tokens_ += world_ * t.grad_accum * cfg_.data.batch_size * cfg_.data.seq_len;
   compat::synchronize(device_);
   s.step = step_;
@@ -534,6 +575,13 @@ std::optional<double> Trainer::mfu(double tokens_per_s) const {
 events::FinishStatus Trainer::run() {
   const auto t0 = Clock::now();
   events::FinishStatus status = events::FinishStatus::Completed;
+  started_ = Clock::now();
+  std::string fail_text;
+  auto emit_error = [this](events::Error e) {
+    std::string text = e.message;
+    emit(std::move(e));
+    return text;
+  };
   try {
     setup();
     if (rank_ == 0) save_config(cfg_, run_dir() + "/config.toml");  // ranks may share run_dir
@@ -616,22 +664,28 @@ events::FinishStatus Trainer::run() {
     if (last_ckpt != step_) save_checkpoint();
   } catch (const c10::Error& e) {
     status = events::FinishStatus::Failed;
-    emit(events::Error{e.what_without_backtrace(), "libtorch", true});
+    fail_text = emit_error(events::Error{e.what_without_backtrace(), "libtorch", true});
   } catch (const ConfigError& e) {
     status = events::FinishStatus::Failed;
-    emit(events::Error{e.what(), "config", true});
+    fail_text = emit_error(events::Error{e.what(), "config", true});
   } catch (const data::DataError& e) {
     status = events::FinishStatus::Failed;
-    emit(events::Error{e.what(), "data", true});
+    fail_text = emit_error(events::Error{e.what(), "data", true});
   } catch (const CheckpointError& e) {
     status = events::FinishStatus::Failed;
-    emit(events::Error{e.what(), "checkpoint", true});
+    fail_text = emit_error(events::Error{e.what(), "checkpoint", true});
   } catch (const dist::DistError& e) {
     status = events::FinishStatus::Failed;
-    emit(events::Error{e.what(), "distributed", true});
+    fail_text = emit_error(events::Error{e.what(), "distributed", true});
   } catch (const std::exception& e) {
     status = events::FinishStatus::Failed;
-    emit(events::Error{e.what(), "internal", true});
+    fail_text = emit_error(events::Error{e.what(), "internal", true});
+  }
+  if (peer_watch_) {  // peers learn of a failure at once; a clean end is marked done
+    if (status == events::FinishStatus::Failed)
+      peer_watch_->fail(fail_text);
+    else
+      peer_watch_->finish();
   }
   events::Finish fin;
   fin.status = status;

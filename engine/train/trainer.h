@@ -11,6 +11,7 @@
 #include "engine/train/loss_scaler.h"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@ class CheckpointReader;
 namespace r1::dist {
 class ProcessGroup;
 class GradBuckets;
+class PeerWatch;
 }  // namespace r1::dist
 namespace r1::train {
 
@@ -30,6 +32,7 @@ struct StepStats {
   double loss = 0, loss_main = 0, loss_mtp = 0, loss_balance = 0;
   double lr = 0, grad_norm = 0, ms = 0;
   double allreduce_wait_ms = 0;  // data parallel: time blocked on the gradient all-reduce
+  int buckets_early = 0;         // data parallel: buckets whose all-reduce began in backward
   bool skipped = false;
   bool stop = false;  // some rank was asked to stop: every rank stops after this step
   std::vector<std::vector<double>> expert_load;
@@ -51,6 +54,10 @@ struct TrainerOptions {
   // Data parallel: this process's place in the job (r1-worker reads it from the torchrun
   // variables). Unset: a plain single process (no process group).
   std::optional<dist::DistEnv> dist;
+  // Data parallel, a peer found dead (no heartbeat, or the rendezvous store gone): write the
+  // error and finish events and end the process with exit code 1 — the only way out of a
+  // collective that waits for a dead peer (r1-worker). Off: only report it (ranks on threads).
+  bool exit_on_peer_lost = false;
 };
 
 class Trainer {
@@ -76,6 +83,10 @@ class Trainer {
   const data::PreparedData& data() const { return *data_; }
   int rank() const { return rank_; }
   int world_size() const { return world_; }
+  // Data parallel: names of the parameters whose gradient was not ready when the last backward
+  // ended (they hold back the bucket overlap; empty when all arrived).
+  std::vector<std::string> late_gradients() const;
+  size_t gradient_buckets() const;
 
  private:
   void emit(events::Payload p);
@@ -112,6 +123,10 @@ class Trainer {
   int rank_ = 0, world_ = 1;
   std::unique_ptr<dist::ProcessGroup> pg_;
   std::unique_ptr<dist::GradBuckets> grad_buckets_;
+  std::vector<std::string> bucket_param_names_;  // grad_buckets_'s parameters, by index
+  std::unique_ptr<dist::PeerWatch> peer_watch_;  // after pg_: gone before rank 0's store
+  std::atomic<int64_t> step_seen_{0};             // step_, for the peer watch's thread
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 std::string default_cache_dir();

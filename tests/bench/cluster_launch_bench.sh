@@ -2,8 +2,8 @@
 # Launch latency over SSH (issue 4, "Benchmark"): 8 loopback nodes × 2 ranks of the sshd fixture
 # (127.0.0.2 … 127.0.0.9, one free port), time from "launch" until each of the 16 ranks has had
 # its first output line delivered to the launching side, side by side in one run:
-#   ours cold   r1-worker cluster launch --follow, no ssh master connection yet (a fresh
-#               control folder: first connection to every node)
+#   ours cold   r1-cluster launch --follow (`r1-worker cluster launch` without LibTorch),
+#               no ssh master connection yet (a fresh control folder: first connection to every node)
 #   ours warm   the same command again while its ControlMaster connections are up
 #   ssh seq     a plain sequential loop, one `ssh` per rank
 #   ssh par     the same 16 `ssh` started in the background at once (context)
@@ -26,6 +26,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 runs=${2:-3}
 worker=$build/engine/r1-worker
+launcher=$build/engine/r1-cluster
 fixture=$root/tests/fixtures/sshd_fixture.sh
 user=r1node
 addrs=(127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 127.0.0.8 127.0.0.9)
@@ -33,7 +34,7 @@ slots=2
 nranks=$((${#addrs[@]} * slots))
 
 [ "$(id -u)" = 0 ] || { echo "cluster_launch_bench: needs root (the sshd fixture creates $user)" >&2; exit 1; }
-[ -x "$worker" ] || { echo "cluster_launch_bench: $worker missing (cmake --build build --target r1-worker)" >&2; exit 1; }
+[ -x "$worker" ] && [ -x "$launcher" ] || { echo "cluster_launch_bench: $worker or $launcher missing (cmake --build build --target r1-worker r1-cluster)" >&2; exit 1; }
 if ! command -v pdsh >/dev/null; then
   echo "cluster_launch_bench: pdsh is missing; installing Debian's pdsh (apt-get install pdsh), a benchmark peer only"
   export DEBIAN_FRONTEND=noninteractive
@@ -156,7 +157,7 @@ collect() {
 ours() {  # $1 workload $2 control folder (XDG_RUNTIME_DIR) $3 result file
   rm -f "$3.launched"
   local t0=$EPOCHREALTIME
-  XDG_RUNTIME_DIR=$2 timeout 120 "$worker" cluster --state-dir "$dir/state" launch \
+  XDG_RUNTIME_DIR=$2 timeout 120 "$launcher" --state-dir "$dir/state" launch \
     --profile "$dir/profile-$1.toml" -c "$dir/experiment.toml" --follow --grace 1 2>&1 |
     collect "$3" "$t0" || true
 }
@@ -215,7 +216,7 @@ for ((i = 1; i <= runs; i++)); do
     ssh_par "$w" "$dir/t"; res[ssh_par,$w,$i]=$(cat "$dir/t")
     pdsh_run "$w" "$dir/t"; res[pdsh,$w,$i]=$(cat "$dir/t")
     t0=$EPOCHREALTIME
-    "$worker" cluster --state-dir "$dir/none" status >/dev/null
+    "$launcher" --state-dir "$dir/none" status >/dev/null
     res[cli,$w,$i]=$(echo "$EPOCHREALTIME $t0" | awk '{printf "%.2f\n", $1 - $2}')
     echo "run $i, $w: ours cold ${res[ours_cold,$w,$i]} s (launched ${res[ours_cold_l,$w,$i]}), warm ${res[ours_warm,$w,$i]} s (launched ${res[ours_warm_l,$w,$i]}), ssh seq ${res[ssh_seq,$w,$i]} s, ssh par ${res[ssh_par,$w,$i]} s, pdsh ${res[pdsh,$w,$i]} s" >&2
   done
@@ -238,11 +239,11 @@ echo
 echo "$hdr median (s) |"
 echo "$sep---:|"
 for w in echo worker; do
-  row ours_cold "$w" "ours, cold" "r1-worker cluster launch --profile P -c E --follow"
+  row ours_cold "$w" "ours, cold" "r1-cluster launch --profile P -c E --follow"
   row ours_warm "$w" "ours, warm" "(same, ControlMaster up)"
   row ours_cold_l "$w" "ours, cold: launch done" "(ranks started, pids read)"
   row ours_warm_l "$w" "ours, warm: launch done" "(ranks started, pids read)"
-  row cli "$w" "(context) our CLI's own start" "r1-worker cluster status (no jobs)"
+  row cli "$w" "(context) our CLI's own start" "r1-cluster status (no jobs)"
   row ssh_seq "$w" "ssh, sequential" "for rank: ssh node 'ENV rank.sh'"
   row ssh_par "$w" "ssh, parallel" "for rank: ssh node 'ENV rank.sh' &; wait"
   row pdsh "$w" "pdsh" "pdsh -R ssh -l r1node -w 127.0.0.2,…,127.0.0.9 'start 2 ranks'"
