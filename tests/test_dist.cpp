@@ -2,6 +2,7 @@
 // that takes the whole batch, an agreed stop, and a dead peer that ends the job instead of
 // hanging it (threads in this process, and real r1-worker processes).
 #include "engine/dist/dist_env.h"
+#include "engine/dist/grad_buckets.h"
 #include "engine/dist/process_group.h"
 #include "engine/events/event.h"
 #include "engine/events/sink.h"
@@ -229,6 +230,54 @@ class TestDist final : public QObject {
     env["MASTER_PORT"] = "29500";
     env.erase("LOCAL_RANK");  // LOCAL_WORLD_SIZE 2 of 4: the local rank cannot be guessed
     QVERIFY(fails_naming("LOCAL_RANK"));
+  }
+
+  void unusedParametersDoNotHoldBackTheBuckets() {
+    // Three parameters in three buckets (tiny bucket size), backward order c, b, a. Rank 0's
+    // loss never touches b (an MoE expert no token chose there); rank 1's touches all three.
+    // Walking the graph at arm() must make b ready at once on rank 0, so that the buckets of
+    // b and a start during backward (a post-hook on a) instead of waiting for finish(); and the
+    // average of b's gradient is (0 + rank 1's) / 2.
+    const int port = free_port();
+    std::vector<size_t> early(2), unused(2);
+    std::vector<std::vector<double>> grads(2);
+    std::vector<std::string> errors(2);
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 2; ++r)
+      threads.emplace_back([&, r] {
+        try {
+          auto pg = dist::create_process_group(dist::DistEnv{r, r, 2, 2, "127.0.0.1", port},
+                                               torch::kCPU);
+          auto a = torch::full({4}, 1.0, torch::requires_grad());
+          auto b = torch::full({4}, 2.0, torch::requires_grad());
+          auto c = torch::full({4}, 3.0, torch::requires_grad());
+          dist::GradBuckets buckets(*pg, {a, b, c}, /*bucket_bytes=*/8);
+          if (buckets.buckets() != 3) throw std::runtime_error("expected 3 buckets");
+          auto h = (a * 2).sum() * (c * 3).sum();
+          auto loss = r == 0 ? h : h + (b * b).sum() * (r + 1);
+          buckets.arm(loss);
+          loss.backward();
+          buckets.finish();
+          early[r] = buckets.last_early();
+          unused[r] = buckets.last_unused();
+          for (auto& t : {a, b, c}) grads[r].push_back(t.grad()[0].item<double>());
+        } catch (const std::exception& e) {
+          errors[r] = e.what();
+        }
+      });
+    for (auto& t : threads) t.join();
+    QVERIFY2(errors[0].empty() && errors[1].empty(), (errors[0] + " | " + errors[1]).c_str());
+    QCOMPARE(unused[0], size_t(1));
+    QCOMPARE(unused[1], size_t(0));
+    QCOMPARE(early[0], size_t(3));  // every bucket started before finish()
+    QCOMPARE(early[1], size_t(3));
+    // d/da = 2 * sum(3c) = 2 * 36 = 72; d/dc = 3 * sum(2a) = 24 on both ranks.
+    // d/db: rank 0 none (0), rank 1: 2 * 2 * b = 8; mean 4.
+    for (int r = 0; r < 2; ++r) {
+      QCOMPARE(grads[r][0], 72.0);
+      QCOMPARE(grads[r][1], 4.0);
+      QCOMPARE(grads[r][2], 24.0);
+    }
   }
 
   void replicasStayIdentical() {

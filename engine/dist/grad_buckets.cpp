@@ -5,6 +5,7 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include <chrono>
+#include <unordered_set>
 
 namespace r1::dist {
 
@@ -41,6 +42,7 @@ GradBuckets::GradBuckets(ProcessGroup& pg, std::vector<torch::Tensor> params, in
           on_ready(k);
           return outputs;
         })));
+    param_of_accumulator_[acc.get()] = k;
     accumulators_.push_back(std::move(acc));  // keeps the accumulator (and its hook) alive
   }
 }
@@ -49,7 +51,24 @@ GradBuckets::~GradBuckets() {
   for (size_t k = 0; k < accumulators_.size(); ++k) accumulators_[k]->del_post_hook(hook_keys_[k]);
 }
 
-void GradBuckets::arm() {
+void GradBuckets::arm(const at::Tensor& loss) {
+  // Which gradient accumulators backward from `loss` will reach.
+  std::vector<char> reached(params_.size(), 0);
+  if (loss.defined() && loss.grad_fn()) {
+    std::vector<torch::autograd::Node*> stack{loss.grad_fn().get()};
+    std::unordered_set<torch::autograd::Node*> seen;
+    while (!stack.empty()) {
+      torch::autograd::Node* n = stack.back();
+      stack.pop_back();
+      if (!seen.insert(n).second) continue;
+      if (auto it = param_of_accumulator_.find(n); it != param_of_accumulator_.end())
+        reached[it->second] = 1;
+      for (const auto& e : n->next_edges())
+        if (e.function) stack.push_back(e.function.get());
+    }
+  } else {
+    std::fill(reached.begin(), reached.end(), 1);  // nothing known: wait for every hook
+  }
   std::lock_guard<std::mutex> lock(mu_);
   armed_ = true;
   next_ = 0;
@@ -59,6 +78,14 @@ void GradBuckets::arm() {
     b.launched = false;
     b.op.reset();
   }
+  last_unused_ = 0;
+  for (size_t k = 0; k < params_.size(); ++k)
+    if (!reached[k]) {
+      ready_[k] = true;
+      --buckets_[bucket_of_[k]].pending;
+      ++last_unused_;
+    }
+  launch_ready_locked();  // a bucket of unused parameters only starts at once
 }
 
 void GradBuckets::on_ready(size_t k) {

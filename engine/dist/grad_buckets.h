@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace torch::autograd {
@@ -29,9 +30,12 @@ class GradBuckets {
   GradBuckets(const GradBuckets&) = delete;
   GradBuckets& operator=(const GradBuckets&) = delete;
 
-  // The next backward is the last micro-batch of a step: reduce as gradients become ready.
-  // Earlier micro-batches only accumulate locally (no communication).
-  void arm();
+  // The next backward, from `loss`, is the last micro-batch of a step: reduce as gradients
+  // become ready. Earlier micro-batches only accumulate locally (no communication). Parameters
+  // that `loss` does not reach (an MoE expert no token chose on this rank) are ready at once:
+  // found by walking the autograd graph, as DDP's find_unused_parameters does, so that they do
+  // not hold back the buckets after theirs until backward ends.
+  void arm(const at::Tensor& loss);
   // After that backward: start what is left, wait for everything and write the averaged
   // gradients back into each parameter's .grad. Throws DistError when a collective fails.
   void finish();
@@ -42,6 +46,7 @@ class GradBuckets {
   // and the parameters (indices into `params`) whose gradient had not arrived when it ended —
   // one of them at the front holds back every later bucket.
   size_t last_early() const { return last_early_; }
+  size_t last_unused() const { return last_unused_; }  // parameters `loss` did not reach
   const std::vector<size_t>& last_unready() const { return last_unready_; }
 
  private:
@@ -65,11 +70,13 @@ class GradBuckets {
   std::vector<Bucket> buckets_;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
   std::vector<uintptr_t> hook_keys_;
+  std::unordered_map<const torch::autograd::Node*, size_t> param_of_accumulator_;
   std::mutex mu_;
   bool armed_ = false;
   size_t next_ = 0;
   double last_wait_ms_ = 0;
   size_t last_early_ = 0;
+  size_t last_unused_ = 0;
   std::vector<size_t> last_unready_;
 };
 

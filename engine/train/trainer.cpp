@@ -409,8 +409,9 @@ StepStats Trainer::train_step() {
       throw;
     }
     if (amp) compat::set_autocast(device_, false, amp_dtype);
-    if (grad_buckets_ && m == t.grad_accum - 1) grad_buckets_->arm();
-    scaler_.scale_loss(parts.loss / static_cast<double>(t.grad_accum)).backward();
+    auto scaled = scaler_.scale_loss(parts.loss / static_cast<double>(t.grad_accum));
+    if (grad_buckets_ && m == t.grad_accum - 1) grad_buckets_->arm(scaled);
+    scaled.backward();
     add(loss_sum, parts.loss);
     add(main_sum, parts.main);
     add(mtp_sum, parts.mtp);
@@ -420,6 +421,7 @@ StepStats Trainer::train_step() {
     grad_buckets_->finish();
     s.allreduce_wait_ms = grad_buckets_->last_wait_ms();
     s.buckets_early = static_cast<int>(grad_buckets_->last_early());
+    s.params_unused = static_cast<int>(grad_buckets_->last_unused());
   }
   if (hooks_.after_backward) hooks_.after_backward(step_, model_);
 
