@@ -18,6 +18,7 @@ R1_PACKAGES=(
   openssh-server openssh-client          # cluster launcher: ssh, and the sshd of test_cluster_ssh
   libinsighttoolkit5-dev libgdcm-tools   # ITK: DICOM series and NIfTI volumes (engine/vision)
   python3-pydicom                        # CT_small.dcm: the real CT slice of test_volume
+  libopencv-imgcodecs-dev                # OpenCV: PNG/JPEG slices as volumes (engine/vision)
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMessageBox>
+#include <QSettings>
 
 namespace r1::app {
 
@@ -32,12 +33,28 @@ QWidget* MainWindow::buildReviewPage() {
         tr("Candidate or submission CSV (*.csv);;All files (*)"));
     if (!path.isEmpty()) review_->openCandidates(path);
   });
+  connect(view, &V::runDetectorRequested, this, [this] {
+    if (review_->folder().isEmpty()) {
+      QMessageBox::information(this, tr("Run detector"), tr("Open a folder of scans first."));
+      return;
+    }
+    if (review_->detecting()) return;  // its progress and Cancel are on the page
+    const QString key = QStringLiteral("review/detectorCheckpoint");
+    const QString last = QSettings().value(key).toString();
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Detector checkpoint to run over every scan of the folder"),
+        QFileInfo::exists(last) ? last : QFileInfo(last).absolutePath(),
+        tr("Detector checkpoint (*.r1ckpt);;All files (*)"));
+    if (path.isEmpty()) return;
+    QSettings().setValue(key, path);
+    review_->runDetector(path);
+  });
   connect(view, &V::generateDemoRequested, this, [this] {
     const auto answer = QMessageBox::question(
         this, tr("Generate demo data"),
         tr("This writes 4 phantom CT scans (about 70 MB) with nodules of known position and size, "
            "their annotations.csv, and demo candidates to review.\n\n"
-           "There is no detector yet: the demo candidates are a stand-in made from the phantom's "
+           "No detector made the demo candidates: they are a stand-in made from the phantom's "
            "known nodules (jittered, some left out) plus false positives at random lung positions "
            "with made-up scores. They show the review workflow, nothing about any model.\n\n"
            "Choose the folder next (an empty one; otherwise a subfolder r1-review-demo is made)."),

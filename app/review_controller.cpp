@@ -4,7 +4,6 @@
 #include "engine/vision/eval_froc.h"
 #include "engine/vision/eval_map.h"
 #include "engine/vision/luna_folder.h"
-#include "engine/vision/metaimage.h"
 #include "engine/vision/phantom.h"
 #include "engine/vision/vision_error.h"
 #include "engine/vision/volume_io.h"
@@ -397,7 +396,7 @@ void ReviewController::openFolder(const QString& folder, const QString& candidat
       s.uid = f.seriesuid;
       s.path = f.path;
       try {
-        s.geometry = vision::read_metaimage_header(f.path).geometry;
+        s.geometry = vision::read_volume_geometry(f.path);
         s.ok = true;
       } catch (const std::exception& e) {
         s.problem = QString::fromUtf8(e.what());
@@ -509,6 +508,8 @@ void ReviewController::applyFolder(FolderData d) {
                 .arg(missed_.size())
                 .arg(QLatin1String(kReviewFile));
   if (!d.warnings.isEmpty()) text += QStringLiteral("\n") + d.warnings.mid(0, 3).join(QLatin1Char('\n'));
+  if (!openNote_.isEmpty() && openNoteGen_ == folderGen_) text = openNote_ + QLatin1Char('\n') + text;
+  openNote_.clear();
   Q_EMIT message(text, !d.warnings.isEmpty());
   Q_EMIT folderOpened(folder_);
   requestMetrics();

@@ -51,6 +51,14 @@ class ReviewController final : public QObject {
   // (some left out) plus false positives at random lung positions, with made-up scores. Then
   // opens the folder.
   void generateDemo(const QString& folder, int scans = 4, quint64 seed = 2024);
+  // Runs a detector checkpoint (r1-worker detect train) over every scan of the open folder on a
+  // worker thread: CUDA when LibTorch has it and a GPU is there, else the CPU; eval mode, no
+  // gradients; progress per batch of slices. cancel() stops it within a batch and leaves the
+  // review as it was. Its candidates go to <folder>/r1-detections-<checkpoint>.csv (a new name
+  // when that exists: no file is overwritten) and are opened as openCandidates does, so the
+  // decisions of r1-review.csv stay. Errors name the checkpoint or the scan, and why.
+  void runDetector(const QString& checkpoint);
+  bool detecting() const { return detecting_; }
   void cancel();
   bool idle() const { return pending_ == 0; }
 
@@ -174,6 +182,9 @@ class ReviewController final : public QObject {
   std::map<int, widgets::SliceVolume> cache_;  // a few recent volumes
   std::vector<int> cacheOrder_;
   bool metricsRunning_ = false, metricsDirty_ = false;
+  bool detecting_ = false;
+  QString openNote_;  // said with the next applyFolder of generation openNoteGen_
+  quint64 openNoteGen_ = 0;
   widgets::ReviewMetrics metrics_;
 };
 

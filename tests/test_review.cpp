@@ -2,19 +2,28 @@
 // hits and misses, opened through the controller; the review keys (A, R, U, N, M + click) on the
 // real view; the review file after each decision and after reopening; FROC/CPM/mAP against values
 // worked by hand below; window/level presets on pixels; slice stepping; exports read back;
-// screenshots in English and Chinese.
+// screenshots in English and Chinese. The detector run from the page: a tiny checkpoint trained
+// for a few steps at test time, run over a phantom folder, cancelled, and given bad files.
 #include "app/language.h"
 #include "app/review_controller.h"
+#include "engine/events/sink.h"
+#include "engine/train/checkpoint.h"
 #include "engine/vision/csv.h"
+#include "engine/vision/detect_infer.h"
+#include "engine/vision/detect_trainer.h"
 #include "engine/vision/luna_csv.h"
 #include "engine/vision/metaimage.h"
 #include "engine/vision/phantom.h"
+#include "engine/vision/volume_io.h"
 #include "widgets/review_view.h"
 #include "widgets/slice_view.h"
 
 #include <QtTest/QtTest>
 
+#include <QElapsedTimer>
 #include <QImage>
+#include <QPushButton>
+#include <QSignalSpy>
 #include <QTableView>
 
 #include <algorithm>
@@ -62,6 +71,11 @@ const Row* findRow(const std::vector<Row>& rows, const std::string& candidate) {
   return nullptr;
 }
 
+QByteArray readAll(const QString& path) {
+  QFile f(path);
+  return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
 // The gray of the widget's pixel at (x, y).
 int grayAt(QWidget& w, int x, int y) { return qGray(w.grab().toImage().pixel(x, y)); }
 
@@ -78,6 +92,76 @@ class TestReview final : public QObject {
   Vec3 fp1_, fp2_, fp4_;  // false-positive candidates
 
   void waitIdle(ReviewController& c) { QTRY_VERIFY_WITH_TIMEOUT(c.idle(), 20000); }
+
+  // The detector cases: two small phantoms with a candidate CSV of two rows, and a checkpoint of
+  // a tiny network after three training steps (its detections are near random; only the
+  // plumbing is under test). Decoding keeps at most 3 candidates a scan.
+  QString detDir_, ckpt_;
+  std::vector<r1::vision::PhantomSetEntry> detScans_;
+
+  bool ensureDetector() {
+    if (!ckpt_.isEmpty()) return true;
+    detDir_ = tmp() + QStringLiteral("/review-detect");
+    const QString runs = tmp() + QStringLiteral("/review-detect-runs");
+    QDir(detDir_).removeRecursively();
+    QDir(runs).removeRecursively();
+    r1::vision::PhantomOptions o;
+    o.size_xy_min = o.size_xy_max = 96;
+    o.slices_min = o.slices_max = 32;
+    o.nodules_min = o.nodules_max = 1;
+    o.diameter_min_mm = 10;
+    o.diameter_max_mm = 14;
+    o.vessel_targets = 40;
+    detScans_ = r1::vision::write_phantom_set(detDir_.toStdString(), 2, 5, o);
+    std::sort(detScans_.begin(), detScans_.end(), [](auto& x, auto& y) { return x.seriesuid < y.seriesuid; });
+    const auto g = r1::vision::read_metaimage_header(detScans_[0].path).geometry;
+    using r1::vision::csv_number;
+    const Vec3 a = detScans_[0].nodules[0].center, fp = g.index_to_world({10, 10, 5});
+    r1::vision::write_text_file(
+        (detDir_ + QStringLiteral("/submission.csv")).toStdString(),
+        "seriesuid,coordX,coordY,coordZ,probability\n" + detScans_[0].seriesuid + ',' + csv_number(a.x) +
+            ',' + csv_number(a.y) + ',' + csv_number(a.z) + ",0.9\n" + detScans_[0].seriesuid + ',' +
+            csv_number(fp.x) + ',' + csv_number(fp.y) + ',' + csv_number(fp.z) + ",0.5\n",
+        "test");
+
+    r1::vision::DetectConfig c;
+    c.data.root = detDir_.toStdString();
+    c.data.val_scans = 0;
+    c.model.channels = {8, 16, 32, 64};
+    c.model.fpn_channels = 32;
+    c.model.groups = 4;
+    c.train.steps = 3;
+    c.train.batch_size = 2;
+    c.train.warmup_steps = 1;
+    c.train.sizes = {64};
+    c.train.resize_at = {};
+    c.train.eval_every = 0;
+    c.train.checkpoint_every = 0;
+    c.train.out_dir = runs.toStdString();
+    c.train.run_name = "tiny";
+    c.train.threads = 1;
+    c.train.resume = false;
+    c.decode.score_threshold = 0.001;  // an untrained heatmap scores about 0.01
+    c.decode.top_k = 2;
+    c.decode.max_candidates = 3;
+    try {
+      r1::vision::DetectTrainer trainer(c, std::make_shared<r1::events::CallbackSink>([](const r1::events::Event&) {}));
+      trainer.setup();
+      for (int i = 0; i < 3; ++i) trainer.train_step();
+      ckpt_ = QString::fromStdString(trainer.save_checkpoint());
+    } catch (const std::exception& e) {
+      qWarning("training the tiny detector: %s", e.what());
+      return false;
+    }
+    return QFileInfo::exists(ckpt_);
+  }
+
+  // The last error the controller reported since `spy` started.
+  static QString lastError(const QSignalSpy& spy) {
+    for (auto i = spy.size() - 1; i >= 0; --i)
+      if (spy.at(i).at(1).toBool()) return spy.at(i).at(0).toString();
+    return {};
+  }
 
  private Q_SLOTS:
   void initTestCase() {
@@ -468,6 +552,206 @@ class TestReview final : public QObject {
     QVERIFY(hit >= 1);
     QVERIFY(ctl.metrics().detected >= 1);
     QVERIFY(ctl.metrics().falsePositives >= 6);
+  }
+
+  void detectorRun() {
+    QVERIFY(ensureDetector());
+    const QString reviewFile = detDir_ + QStringLiteral("/r1-review.csv");
+    QFile::remove(reviewFile);
+    ReviewView view;
+    view.resize(1600, 1000);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    ReviewController ctl;
+    ctl.bind(&view);
+    ctl.openFolder(detDir_);
+    QTRY_VERIFY_WITH_TIMEOUT(ctl.loadedScan() == 0, 20000);
+    waitIdle(ctl);
+    QCOMPARE(ctl.candidatesFile(), detDir_ + QStringLiteral("/submission.csv"));
+    // A decision on the submission's candidate 0 before the run: it must survive it.
+    ctl.selectCandidate(QStringLiteral("c0"));
+    ctl.accept();
+    QCOMPARE(readReview(reviewFile).size(), size_t(1));
+
+    QSignalSpy busy(&ctl, &ReviewController::busyChanged);
+    QSignalSpy messages(&ctl, &ReviewController::message);
+    ctl.runDetector(ckpt_);
+    QVERIFY(ctl.detecting());
+    QTRY_VERIFY_WITH_TIMEOUT(!ctl.detecting() && ctl.idle() && ctl.loadedScan() == 0, 60000);
+    const QString csv = ctl.candidatesFile();
+    QVERIFY2(lastError(messages).isEmpty(), qPrintable(lastError(messages)));
+    QCOMPARE(QFileInfo(csv).fileName(), QStringLiteral("r1-detections-tiny-ckpt-00000003.csv"));
+    QCOMPARE(QFileInfo(csv).absolutePath(), QFileInfo(detDir_).absoluteFilePath());
+    QVERIFY(!view.demoBannerVisible());
+    QVERIFY(messages.last().at(0).toString().contains(QFileInfo(csv).fileName()));
+
+    // Progress within each scan: "scan i of 2", percent of its slices, 200 in all.
+    bool within = false;
+    for (const auto& b : busy)
+      within = within || (b.at(0).toString().contains(QStringLiteral("scan 2 of 2")) &&
+                          b.at(2).toInt() == 200 && b.at(1).toInt() > 100 && b.at(1).toInt() < 200);
+    QVERIFY(within);
+
+    // The CSV reads back with the engine's reader: one row per detection of the same checkpoint
+    // run by the engine directly, in scan order.
+    const auto rows = r1::vision::read_luna_submission(csv.toStdString());
+    auto det = r1::vision::Detector::load(ckpt_.toStdString(), "cpu", {"decode.batch=4"});
+    std::vector<r1::vision::LunaDetection> expect;
+    for (const auto& sc : detScans_)
+      for (const auto& c : det.detect(r1::vision::read_volume(sc.path)))
+        expect.push_back({sc.seriesuid, c.world, c.score});
+    QVERIFY(!expect.empty());
+    QCOMPARE(rows.size(), expect.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      QCOMPARE(rows[i].seriesuid, expect[i].seriesuid);
+      QVERIFY(r1::vision::norm(rows[i].center - expect[i].center) < 1e-6);
+      QVERIFY(std::abs(rows[i].probability - expect[i].probability) < 1e-9);
+    }
+
+    // The scan list counts them, plus the accepted candidate of the old CSV (kept from the
+    // review file); nothing decided was lost.
+    waitIdle(ctl);
+    int listed = 0;
+    for (const auto& r : view.scans()->rows()) listed += r.candidates;
+    QCOMPARE(listed, int(rows.size()) + 1);
+    QCOMPARE(view.scans()->rows()[0].accepted, 1);
+    QCOMPARE(ctl.metrics().accepted, 1);
+    QCOMPARE(readReview(reviewFile).size(), size_t(1));
+
+    ctl.selectCandidate(QStringLiteral("c0"));
+    QCoreApplication::processEvents();
+    QVERIFY(view.grab().save(tmp() + QStringLiteral("/review_detector_en.png")));
+
+    // Again: a new file beside the first, which stays as it was.
+    const QByteArray first = readAll(csv);
+    ctl.runDetector(ckpt_);
+    QTRY_VERIFY_WITH_TIMEOUT(!ctl.detecting() && ctl.idle() && ctl.loadedScan() == 0, 60000);
+    QCOMPARE(QFileInfo(ctl.candidatesFile()).fileName(), QStringLiteral("r1-detections-tiny-ckpt-00000003-2.csv"));
+    QCOMPARE(readAll(csv), first);
+    QCOMPARE(readAll(ctl.candidatesFile()), first);
+    QCOMPARE(ctl.metrics().accepted, 1);
+  }
+
+  void detectorCancel() {
+    QVERIFY(ensureDetector());
+    ReviewView view;
+    view.resize(1600, 1000);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    ReviewController ctl;
+    ctl.bind(&view);
+    ctl.openFolder(detDir_);
+    QTRY_VERIFY_WITH_TIMEOUT(ctl.loadedScan() == 0, 20000);
+    waitIdle(ctl);
+    const QString candidates = ctl.candidatesFile();
+    const auto before = view.scans()->rows();
+    const QStringList files = QDir(detDir_).entryList(QDir::Files, QDir::Name);
+    const QByteArray review = readAll(detDir_ + QStringLiteral("/r1-review.csv"));
+
+    // Cancel at the first progress inside a scan, as the Cancel button does; the page shows the
+    // progress and the button at that moment.
+    bool cancelled = false, cancelShown = false;
+    QElapsedTimer sinceCancel;
+    connect(&ctl, &ReviewController::busyChanged, &ctl, [&](const QString& what, int done, int total) {
+      if (cancelled || total <= 0 || done <= 0) return;
+      for (auto* b : view.findChildren<QPushButton*>())
+        cancelShown = cancelShown || (b->text() == QStringLiteral("Cancel") && b->isVisible());
+      view.grab().save(tmp() + QStringLiteral("/review_detector_busy.png"));
+      cancelled = true;
+      sinceCancel.start();
+      Q_EMIT view.cancelRequested();
+    });
+    ctl.runDetector(ckpt_);
+    QTRY_VERIFY_WITH_TIMEOUT(cancelled, 30000);
+    QVERIFY(cancelShown);
+    QTRY_VERIFY_WITH_TIMEOUT(ctl.idle(), 5000);
+    const qint64 ms = sinceCancel.elapsed();
+    QVERIFY2(ms < 1500, qPrintable(QStringLiteral("stopped %1 ms after Cancel").arg(ms)));
+    QVERIFY(!ctl.detecting());
+    QTest::qWait(100);  // nothing arrives late
+
+    QCOMPARE(ctl.candidatesFile(), candidates);
+    QCOMPARE(QDir(detDir_).entryList(QDir::Files, QDir::Name), files);
+    QCOMPARE(readAll(detDir_ + QStringLiteral("/r1-review.csv")), review);
+    const auto after = view.scans()->rows();
+    QCOMPARE(after.size(), before.size());
+    for (int i = 0; i < after.size(); ++i) {
+      QCOMPARE(after[i].candidates, before[i].candidates);
+      QCOMPARE(after[i].accepted, before[i].accepted);
+      QCOMPARE(after[i].reviewed, before[i].reviewed);
+    }
+    QVERIFY(!view.busyVisible());
+  }
+
+  void detectorErrors_data() {
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<QString>("reason");  // a part of the message after the file's name
+    QTest::newRow("not a checkpoint") << "text" << "not an R1 checkpoint";
+    QTest::newRow("corrupted") << "corrupt" << "checksum mismatch";
+    QTest::newRow("not a detector") << "lm" << "not a detector checkpoint";
+    QTest::newRow("wrong input channels") << "channels" << "does not match this model";
+    QTest::newRow("unreadable scan") << "scan" << "The detector stopped at scan";
+  }
+
+  void detectorErrors() {
+    QFETCH(QString, kind);
+    QFETCH(QString, reason);
+    QVERIFY(ensureDetector());
+    QString folder = detDir_, checkpoint = ckpt_, named;
+    const std::string path = (tmp() + QStringLiteral("/detector-") + kind + QStringLiteral(".r1ckpt")).toStdString();
+    r1::train::CheckpointReader good(ckpt_.toStdString());
+    const auto cfg = r1::vision::detect_config_from_string(good.meta().config_toml, "test");
+    if (kind == QLatin1String("text")) {
+      r1::vision::write_text_file(path, "seriesuid,coordX\n", "test");
+    } else if (kind == QLatin1String("corrupt")) {
+      QFile::remove(QString::fromStdString(path));
+      QVERIFY(QFile::copy(ckpt_, QString::fromStdString(path)));
+      QFile f(QString::fromStdString(path));
+      QVERIFY(f.open(QIODevice::ReadWrite));
+      f.seek(f.size() / 2);
+      char byte = 0;
+      f.getChar(&byte);
+      f.seek(f.size() / 2);
+      f.putChar(static_cast<char>(byte ^ 0x5a));
+    } else if (kind == QLatin1String("lm") || kind == QLatin1String("channels")) {
+      // An LM's fingerprint; or the detector's config with a stem for 5 input slices.
+      r1::vision::DetectorNet net(cfg.model, kind == QLatin1String("lm") ? 3 : 5);
+      r1::train::CheckpointMeta m;
+      m.config_toml = good.meta().config_toml;
+      m.data_fingerprint = kind == QLatin1String("lm") ? "tokens v1" : good.meta().data_fingerprint;
+      r1::train::save_checkpoint(path, *net, nullptr, m);
+    } else {
+      // A scan whose header reads but whose voxels are cut short.
+      folder = tmp() + QStringLiteral("/review-detect-bad");
+      QDir(folder).removeRecursively();
+      r1::vision::PhantomOptions o;
+      o.size_xy_min = o.size_xy_max = 64;
+      o.slices_min = o.slices_max = 16;
+      o.vessel_targets = 20;
+      const auto set = r1::vision::write_phantom_set(folder.toStdString(), 1, 3, o);
+      const QFileInfo mhd(QString::fromStdString(set[0].path));
+      for (const auto& f : mhd.dir().entryInfoList({mhd.completeBaseName() + QStringLiteral(".*")}, QDir::Files))
+        if (f.suffix() != QLatin1String("mhd")) QVERIFY(QFile::resize(f.filePath(), 100));
+      named = mhd.fileName();
+    }
+    if (kind != QLatin1String("scan")) {
+      checkpoint = QString::fromStdString(path);
+      named = QFileInfo(checkpoint).fileName();
+    }
+
+    ReviewView view;
+    ReviewController ctl;
+    ctl.bind(&view);
+    ctl.openFolder(folder);
+    QTRY_VERIFY_WITH_TIMEOUT(ctl.scanCount() > 0, 20000);
+    waitIdle(ctl);
+    const QString candidates = ctl.candidatesFile();
+    QSignalSpy messages(&ctl, &ReviewController::message);
+    ctl.runDetector(checkpoint);
+    QTRY_VERIFY_WITH_TIMEOUT(!ctl.detecting() && ctl.idle(), 30000);
+    const QString error = lastError(messages);
+    QVERIFY2(error.contains(named) && error.contains(reason), qPrintable(error));
+    QCOMPARE(ctl.candidatesFile(), candidates);
   }
 
  private:

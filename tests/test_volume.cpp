@@ -1,6 +1,7 @@
 // Volumes: MetaImage write → read (ours, and against ITK's MetaImageIO both ways), world ↔ voxel
 // against numbers worked by hand, a real CT slice (pydicom's CT_small.dcm) checked against its
-// own header bytes, DICOM series written by us and re-sorted by position, NIfTI round trips, and
+// own header bytes, DICOM series written by us and re-sorted by position, NIfTI round trips, PNG
+// and JPEG slices written here with OpenCV and read back (values, stack order, sidecar), and
 // clear errors for bad files.
 #include <QtTest/QtTest>
 #include <cmath>
@@ -9,11 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "engine/vision/luna_folder.h"
 #include "engine/vision/metaimage.h"
 #include "engine/vision/phantom.h"
 #include "engine/vision/vision_error.h"
+#include "engine/vision/volume_image.h"
 #include "engine/vision/volume_io.h"
 #include "engine/vision/volume_itk.h"
+
+#ifdef R1_HAVE_OPENCV
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#endif
 
 using r1::vision::Vec3;
 using r1::vision::VisionError;
@@ -150,6 +158,30 @@ double dicom_number(const QByteArray& file, quint16 group, quint16 element) {
   const double v = QString::fromLatin1(dicom_element(file, group, element)).trimmed().toDouble(&ok);
   return ok ? v : std::nan("");
 }
+
+#ifdef R1_HAVE_OPENCV
+// The known pattern of slice z: every value of the depth's range turns up across a few slices.
+int pattern(int x, int y, int z, bool sixteen) {
+  return sixteen ? (x * 977 + y * 331 + z * 4099) % 65536 : (x * 7 + y * 13 + z * 29) % 256;
+}
+
+cv::Mat pattern_image(int w, int h, int z, bool sixteen) {
+  cv::Mat m(h, w, sixteen ? CV_16UC1 : CV_8UC1);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      if (sixteen)
+        m.at<uint16_t>(y, x) = static_cast<uint16_t>(pattern(x, y, z, true));
+      else
+        m.at<uint8_t>(y, x) = static_cast<uint8_t>(pattern(x, y, z, false));
+    }
+  return m;
+}
+
+bool write_image(const QString& path, const cv::Mat& m, const std::vector<int>& params = {}) {
+  QDir().mkpath(QFileInfo(path).path());
+  return cv::imwrite(path.toStdString(), m, params);
+}
+#endif
 
 }  // namespace
 
@@ -452,6 +484,226 @@ class TestVolume final : public QObject {
     const Volume fr = r1::vision::read_volume(path("n/f.nii.gz"));
     QCOMPARE(fr.type(), VoxelType::Float32);
     compare_voxels(fr, f);
+  }
+
+  void naturalOrder() {
+    using r1::vision::natural_less;
+    QVERIFY(natural_less("slice_2.png", "slice_10.png"));
+    QVERIFY(!natural_less("slice_10.png", "slice_2.png"));
+    QVERIFY(natural_less("img9b", "img10a"));
+    QVERIFY(natural_less("a", "a1"));
+    QVERIFY(!natural_less("a1", "a"));
+    QVERIFY(!natural_less("x7", "x7"));
+    // Zero padding: equal as numbers, ordered (strictly, one way) by a final plain comparison.
+    QVERIFY(natural_less("s02", "s2") != natural_less("s2", "s02"));
+    QVERIFY(natural_less("s002", "s3") && natural_less("s3", "s010"));
+  }
+
+  void imagePng8And16Bit() {
+#ifndef R1_HAVE_OPENCV
+    QVERIFY(!r1::vision::opencv_available());
+    QVERIFY(write_bytes(tmp("img/x.png"), "not decoded anyway"));
+    const QString e = error_of([&] { r1::vision::read_volume(path("img/x.png")); });
+    QVERIFY2(e.contains(tmp("img/x.png")) && e.contains(QStringLiteral("built without OpenCV")),
+             qPrintable(e));
+    QSKIP("built without OpenCV: PNG/JPEG cases skipped");
+#else
+    QVERIFY(r1::vision::opencv_available());
+    const int w = 37, h = 23;
+    // 8-bit: kept as stored, int16.
+    QVERIFY(write_image(tmp("img/p8.png"), pattern_image(w, h, 3, false)));
+    QCOMPARE(r1::vision::detect_volume_format(path("img/p8.png")), r1::vision::VolumeFormat::Image);
+    Volume v = r1::vision::read_volume(path("img/p8.png"));
+    QCOMPARE(v.type(), VoxelType::Int16);
+    VolumeGeometry g;
+    g.size = {w, h, 1};
+    compare_geometry(v.geometry, g, 0);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) QCOMPARE(int(v.at(x, y, 0)), pattern(x, y, 3, false));
+    QVERIFY(v.warnings.empty());
+
+    // 16-bit over the whole range: float32, exact (integers below 2^24).
+    QVERIFY(write_image(tmp("img/p16.png"), pattern_image(w, h, 5, true)));
+    v = r1::vision::read_volume(path("img/p16.png"));
+    QCOMPARE(v.type(), VoxelType::Float32);
+    float top = 0;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        QCOMPARE(double(v.at(x, y, 0)), double(pattern(x, y, 5, true)));
+        top = std::max(top, v.at(x, y, 0));
+      }
+    QVERIFY(top > 32767);  // the pattern does reach past int16
+    // The same file as HU + 32768 through a sidecar: int16, exact; spacing and origin from it.
+    QVERIFY(write_bytes(tmp("img/p16.png.txt"),
+                        "# slices saved as HU + 32768\n"
+                        "ElementSpacing = 0.7 0.8 2.5\nOffset = -10 20.5 3\n"
+                        "RescaleIntercept = -32768\n"));
+    v = r1::vision::read_volume(path("img/p16.png"));
+    QCOMPARE(v.type(), VoxelType::Int16);
+    g.spacing = {0.7, 0.8, 2.5};
+    g.origin = {-10, 20.5, 3};
+    compare_geometry(v.geometry, g, 0);
+    compare_geometry(r1::vision::read_volume_geometry(path("img/p16.png")), g, 0);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) QCOMPARE(int(v.at(x, y, 0)), pattern(x, y, 5, true) - 32768);
+    // Options win over the sidecar; a fractional slope gives float32.
+    r1::vision::VolumeReadOptions o;
+    o.image.rescale_slope = 0.5;
+    o.image.rescale_intercept = 0;
+    o.image.spacing = std::array<double, 3>{1.5, 1.5, 1.5};
+    v = r1::vision::read_volume(path("img/p16.png"), o);
+    QCOMPARE(v.type(), VoxelType::Float32);
+    QCOMPARE(v.geometry.spacing[0], 1.5);
+    QCOMPARE(double(v.at(4, 6, 0)), 0.5 * pattern(4, 6, 5, true));
+    // A bad sidecar names its file, line and key.
+    QVERIFY(write_bytes(tmp("img/p8.png.txt"), "ElementSpacing = 1 1\nRescaleSlope = x\n"));
+    QString e = error_of([&] { r1::vision::read_volume(path("img/p8.png")); });
+    QVERIFY2(e.contains(tmp("img/p8.png.txt") + QStringLiteral(" line 2 (RescaleSlope)")),
+             qPrintable(e));
+    QVERIFY(QFile::remove(tmp("img/p8.png.txt")));
+
+    // Colour: gray = 0.299 R + 0.587 G + 0.114 B, rounded (OpenCV stores B, G, R), with a warning.
+    cv::Mat bgr(4, 5, CV_8UC3, cv::Scalar(10, 200, 50));
+    bgr.at<cv::Vec3b>(1, 2) = cv::Vec3b(255, 255, 255);
+    QVERIFY(write_image(tmp("img/colour.png"), bgr));
+    v = r1::vision::read_volume(path("img/colour.png"));
+    QCOMPARE(int(v.at(0, 0, 0)), 133);  // (114·10 + 587·200 + 299·50) / 1000 = 133.49
+    QCOMPARE(int(v.at(2, 1, 0)), 255);
+    QCOMPARE(v.warnings.size(), size_t(1));
+    QVERIFY(QString::fromStdString(v.warnings[0]).contains(QStringLiteral("converted to gray")));
+#endif
+  }
+
+  void imageJpeg() {
+#ifndef R1_HAVE_OPENCV
+    QSKIP("built without OpenCV: PNG/JPEG cases skipped");
+#else
+    // A smooth ramp at quality 95: JPEG's error stays within a few levels.
+    const int w = 64, h = 48;
+    cv::Mat m(h, w, CV_8UC1);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) m.at<uint8_t>(y, x) = static_cast<uint8_t>(40 + 2 * x + y);
+    QVERIFY(write_image(tmp("img/ramp.JPEG"), m, {cv::IMWRITE_JPEG_QUALITY, 95}));
+    QVERIFY(write_image(tmp("img/ramp.jpg"), m, {cv::IMWRITE_JPEG_QUALITY, 95}));
+    for (const char* name : {"img/ramp.JPEG", "img/ramp.jpg"}) {
+      QCOMPARE(r1::vision::detect_volume_format(path(QString::fromLatin1(name))),
+               r1::vision::VolumeFormat::Image);
+      const Volume v = r1::vision::read_volume(path(QString::fromLatin1(name)));
+      QCOMPARE(v.geometry.size[0], int64_t(w));
+      QCOMPARE(v.geometry.size[1], int64_t(h));
+      QCOMPARE(v.type(), VoxelType::Int16);
+      double worst = 0, sum = 0;
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+          const double d = std::fabs(v.at(x, y, 0) - (40 + 2 * x + y));
+          worst = std::max(worst, d);
+          sum += d;
+        }
+      QVERIFY2(worst <= 4 && sum / (w * h) <= 1.0,
+               qPrintable(QStringLiteral("worst %1, mean %2").arg(worst).arg(sum / (w * h))));
+    }
+#endif
+  }
+
+  void imageStackOrder() {
+#ifndef R1_HAVE_OPENCV
+    QSKIP("built without OpenCV: PNG/JPEG cases skipped");
+#else
+    // slice_1 .. slice_12, unpadded: plain name order would put slice_10 after slice_1.
+    const int w = 9, h = 7;
+    for (int n : {7, 12, 1, 10, 3, 2, 11, 4, 9, 5, 8, 6}) {
+      QVERIFY(write_image(tmp("stack/ct_a/slice_%1.png").arg(n), pattern_image(w, h, n, false)));
+    }
+    QVERIFY(write_bytes(tmp("stack/ct_a/notes.txt"), "exported from the viewer"));
+    QVERIFY(write_bytes(tmp("stack/ct_a/volume.txt"),
+                        "ElementSpacing = 0.5 0.5 1.25\nRescaleIntercept = -1024\n"));
+    const auto files = r1::vision::list_image_files(path("stack/ct_a"));
+    QCOMPARE(files.size(), size_t(12));
+    for (int i = 0; i < 12; ++i) {
+      QCOMPARE(QString::fromStdString(files[size_t(i)]),
+               tmp(QStringLiteral("stack/ct_a/slice_%1.png").arg(i + 1)));
+    }
+    QVERIFY(r1::vision::is_image_folder(path("stack/ct_a")));
+    QCOMPARE(r1::vision::detect_volume_format(path("stack/ct_a")),
+             r1::vision::VolumeFormat::ImageFolder);
+    const Volume v = r1::vision::read_volume(path("stack/ct_a"));
+    QCOMPARE(v.geometry.size[2], int64_t(12));
+    QCOMPARE(v.geometry.spacing[2], 1.25);
+    QCOMPARE(v.type(), VoxelType::Int16);
+    for (int z = 0; z < 12; ++z)
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+          QCOMPARE(int(v.at(x, y, z)), pattern(x, y, z + 1, false) - 1024);
+    compare_geometry(r1::vision::read_volume_geometry(path("stack/ct_a")), v.geometry, 0);
+    // An ordered list keeps its order (no sidecar).
+    const std::vector<std::string> reversed(files.rbegin(), files.rend());
+    const Volume r = r1::vision::read_image_stack(reversed);
+    for (int z = 0; z < 12; ++z) QCOMPARE(int(r.at(3, 2, z)), pattern(3, 2, 12 - z, false));
+    // A LUNA-style root counts the folder as one scan named after it.
+    const auto scans = r1::vision::find_luna_scans(path("stack"));
+    QCOMPARE(scans.size(), size_t(1));
+    QCOMPARE(QString::fromStdString(scans[0].seriesuid), QStringLiteral("ct_a"));
+    QCOMPARE(QString::fromStdString(scans[0].path), tmp("stack/ct_a"));
+    // DICOM stays DICOM: a preview image beside .dcm files, or beside DICM-preamble files.
+    QVERIFY(write_image(tmp("stack/dcm1/preview.png"), pattern_image(w, h, 0, false)));
+    QVERIFY(write_bytes(tmp("stack/dcm1/0001.dcm"), QByteArray(200, '\0')));
+    QByteArray dicm(200, '\0');
+    dicm.replace(128, 4, "DICM");
+    QVERIFY(write_image(tmp("stack/dcm2/preview.png"), pattern_image(w, h, 0, false)));
+    QVERIFY(write_bytes(tmp("stack/dcm2/IM0001"), dicm));
+    for (const char* d : {"stack/dcm1", "stack/dcm2"}) {
+      QVERIFY(!r1::vision::is_image_folder(path(QString::fromLatin1(d))));
+      QCOMPARE(r1::vision::detect_volume_format(path(QString::fromLatin1(d))),
+               r1::vision::VolumeFormat::DicomFolder);
+    }
+#endif
+  }
+
+  void imageErrors() {
+#ifndef R1_HAVE_OPENCV
+    QSKIP("built without OpenCV: PNG/JPEG cases skipped");
+#else
+    // Slices of two sizes: both files and both sizes named.
+    QVERIFY(write_image(tmp("imgbad/mixed/a_1.png"), pattern_image(10, 8, 1, false)));
+    QVERIFY(write_image(tmp("imgbad/mixed/a_2.png"), pattern_image(12, 8, 2, false)));
+    QString e = error_of([&] { r1::vision::read_volume(path("imgbad/mixed")); });
+    QVERIFY2(e.contains(tmp("imgbad/mixed/a_1.png")) && e.contains(tmp("imgbad/mixed/a_2.png")) &&
+                 e.contains(QStringLiteral("12x8")) && e.contains(QStringLiteral("10x8")),
+             qPrintable(e));
+    // Slices of two bit depths.
+    QVERIFY(write_image(tmp("imgbad/depth/b_1.png"), pattern_image(10, 8, 1, false)));
+    QVERIFY(write_image(tmp("imgbad/depth/b_2.png"), pattern_image(10, 8, 2, true)));
+    e = error_of([&] { r1::vision::read_volume(path("imgbad/depth")); });
+    QVERIFY2(e.contains(tmp("imgbad/depth/b_1.png")) && e.contains(tmp("imgbad/depth/b_2.png")) &&
+                 e.contains(QStringLiteral("16-bit")),
+             qPrintable(e));
+    // Garbage bytes in a .png, an empty .png, a missing one.
+    QVERIFY(write_bytes(tmp("imgbad/garbage.png"), QByteArray("\x89PNG but not really")));
+    e = error_of([&] { r1::vision::read_volume(path("imgbad/garbage.png")); });
+    QVERIFY2(e.contains(tmp("imgbad/garbage.png")) && e.contains(QStringLiteral("cannot decode")),
+             qPrintable(e));
+    QVERIFY(write_bytes(tmp("imgbad/empty.png"), QByteArray()));
+    e = error_of([&] { r1::vision::read_volume(path("imgbad/empty.png")); });
+    QVERIFY2(e.contains(tmp("imgbad/empty.png")) && e.contains(QStringLiteral("empty file")),
+             qPrintable(e));
+    e = error_of([&] { r1::vision::read_image(path("imgbad/none.png")); });
+    QVERIFY2(e.contains(tmp("imgbad/none.png")) && e.contains(QStringLiteral("no such file")),
+             qPrintable(e));
+    // A folder without slices.
+    QVERIFY(QDir().mkpath(tmp("imgbad/empty_dir")));
+    e = error_of([&] { r1::vision::read_image_folder(path("imgbad/empty_dir")); });
+    QVERIFY2(e.contains(tmp("imgbad/empty_dir")) && e.contains(QStringLiteral("empty")),
+             qPrintable(e));
+    // A float image under a .png name (OpenCV decodes by content): unsupported depth.
+    if (cv::haveImageWriter("x.tiff")) {
+      QVERIFY(write_image(tmp("imgbad/float.tiff"), cv::Mat(4, 4, CV_32FC1, cv::Scalar(0.5))));
+      QVERIFY(QFile::rename(tmp("imgbad/float.tiff"), tmp("imgbad/float.png")));
+      e = error_of([&] { r1::vision::read_volume(path("imgbad/float.png")); });
+      QVERIFY2(e.contains(tmp("imgbad/float.png")) &&
+                   e.contains(QStringLiteral("unsupported depth")),
+               qPrintable(e));
+    }
+#endif
   }
 
   void badFiles() {

@@ -575,12 +575,12 @@
     <message>
         <source>This writes 4 phantom CT scans (about 70 MB) with nodules of known position and size, their annotations.csv, and demo candidates to review.
 
-There is no detector yet: the demo candidates are a stand-in made from the phantom&apos;s known nodules (jittered, some left out) plus false positives at random lung positions with made-up scores. They show the review workflow, nothing about any model.
+No detector made the demo candidates: they are a stand-in made from the phantom&apos;s known nodules (jittered, some left out) plus false positives at random lung positions with made-up scores. They show the review workflow, nothing about any model.
 
 Choose the folder next (an empty one; otherwise a subfolder r1-review-demo is made).</source>
         <translation>将写入 4 个体模 CT 扫描（约 70 MB），其中结节的位置和大小已知，并写入它们的 annotations.csv 以及供审阅的演示候选。
 
-目前还没有检测器：演示候选是替代品，由体模中已知的结节（加入抖动，部分被略去）加上肺内随机位置、分数为虚构的假阳性构成。它们只用于演示审阅流程，不代表任何模型的表现。
+演示候选并非由检测器生成：它们是替代品，由体模中已知的结节（加入抖动，部分被略去）加上肺内随机位置、分数为虚构的假阳性构成。它们只用于演示审阅流程，不代表任何模型的表现。
 
 接下来请选择文件夹（空文件夹；否则会在其中新建子文件夹 r1-review-demo）。</translation>
     </message>
@@ -611,6 +611,18 @@ Choose the folder next (an empty one; otherwise a subfolder r1-review-demo is ma
     <message>
         <source>PNG (*.png)</source>
         <translation>PNG (*.png)</translation>
+    </message>
+    <message>
+        <source>Run detector</source>
+        <translation>运行检测器</translation>
+    </message>
+    <message>
+        <source>Detector checkpoint to run over every scan of the folder</source>
+        <translation>要在文件夹中每个扫描上运行的检测器检查点</translation>
+    </message>
+    <message>
+        <source>Detector checkpoint (*.r1ckpt);;All files (*)</source>
+        <translation>检测器检查点 (*.r1ckpt);;所有文件 (*)</translation>
     </message>
 </context>
 <context>
@@ -716,6 +728,56 @@ Choose the folder next (an empty one; otherwise a subfolder r1-review-demo is ma
     <message>
         <source>No reference nodules yet: no annotations.csv, nothing accepted or marked as missed.</source>
         <translation>尚无参考结节：没有 annotations.csv，也没有已接受或标为漏检的结节。</translation>
+    </message>
+    <message numerus="yes">
+        <source>CPU, %n thread(s)</source>
+        <translation>
+            <numerusform>CPU，%n 个线程</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cannot use %1 as a detector: %2</source>
+        <translation>无法将 %1 用作检测器：%2</translation>
+    </message>
+    <message>
+        <source>The detector stopped at scan %1: %2
+The review is unchanged.</source>
+        <translation>检测器在扫描 %1 处停止：%2
+审阅未作任何更改。</translation>
+    </message>
+    <message>
+        <source>Cannot find a free file name for %1 in %2</source>
+        <translation>在 %2 中找不到可用于 %1 的文件名</translation>
+    </message>
+    <message>
+        <source>The detector is already running.</source>
+        <translation>检测器已在运行。</translation>
+    </message>
+    <message>
+        <source>Loading the detector %1…</source>
+        <translation>正在加载检测器 %1…</translation>
+    </message>
+    <message>
+        <source>Detector: scan %1 of %2</source>
+        <translation>检测器：第 %1 个扫描，共 %2 个</translation>
+    </message>
+    <message>
+        <source>The detector failed: %1</source>
+        <translation>检测器出错：%1</translation>
+    </message>
+    <message>
+        <source>The detector finished on %1, but another folder is open now: its candidates were not written.</source>
+        <translation>检测器已在 %1 上完成，但现在打开的是另一个文件夹：其候选未写入。</translation>
+    </message>
+    <message numerus="yes">
+        <source>Detector %1 (%2): %n candidate(s) in %3 scan(s), written to %4.</source>
+        <translation>
+            <numerusform>检测器 %1（%2）：%3 个扫描中共 %n 个候选，已写入 %4。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Not read, so without candidates: %1.</source>
+        <translation>无法读取，因此没有候选：%1。</translation>
     </message>
 </context>
 <context>
@@ -1350,6 +1412,14 @@ Choose the folder next (an empty one; otherwise a subfolder r1-review-demo is ma
     <message>
         <source>&lt;div&gt;Sensitivity at FPs/scan (after review):&lt;/div&gt;</source>
         <translation>&lt;div&gt;各每扫描假阳性数下的灵敏度（审阅后）：&lt;/div&gt;</translation>
+    </message>
+    <message>
+        <source>Run detector…</source>
+        <translation>运行检测器…</translation>
+    </message>
+    <message>
+        <source>Runs a detector checkpoint (r1-worker detect train) over every scan of the folder; its candidates are written beside the scans and opened for review</source>
+        <translation>在文件夹的每个扫描上运行检测器检查点（r1-worker detect train）；其候选写入扫描旁边并打开以供审阅</translation>
     </message>
 </context>
 <context>

@@ -215,6 +215,10 @@ QWidget* ReviewView::buildToolbar() {
     auto* cands = new QPushButton(tr("Candidates…"), bar);
     cands->setToolTip(tr("A candidate or submission CSV to review "
                          "(seriesuid, coordX, coordY, coordZ, probability[, diameter_mm])"));
+    auto* detect = new QPushButton(tr("Run detector…"), bar);
+    detect->setToolTip(tr("Runs a detector checkpoint (r1-worker detect train) over every scan of "
+                          "the folder; its candidates are written beside the scans and opened "
+                          "for review"));
     auto* demo = new QPushButton(tr("Generate demo data…"), bar);
     demo->setToolTip(tr("Writes phantom CT scans with known nodules and, as a stand-in detector, "
                         "candidates made from those known nodules"));
@@ -228,9 +232,11 @@ QWidget* ReviewView::buildToolbar() {
     exp->setMenu(menu);
     connect(open, &QPushButton::clicked, this, &ReviewView::openFolderRequested);
     connect(cands, &QPushButton::clicked, this, &ReviewView::openCandidatesRequested);
+    connect(detect, &QPushButton::clicked, this, &ReviewView::runDetectorRequested);
     connect(demo, &QPushButton::clicked, this, &ReviewView::generateDemoRequested);
     for (QWidget* w : {static_cast<QWidget*>(open), static_cast<QWidget*>(cands),
-                       static_cast<QWidget*>(demo), static_cast<QWidget*>(exp)}) {
+                       static_cast<QWidget*>(detect), static_cast<QWidget*>(demo),
+                       static_cast<QWidget*>(exp)}) {
         w->setFocusPolicy(Qt::NoFocus);  // keys stay with the slice view
         h->addWidget(w);
     }
@@ -478,6 +484,8 @@ void ReviewView::setBusy(const QString& what, int done, int total) {
     progress_->setRange(0, total > 0 ? total : 0);  // 0..0: busy indicator
     if (total > 0) progress_->setValue(done);
 }
+
+bool ReviewView::busyVisible() const { return !cancel_->isHidden(); }
 
 void ReviewView::setMessage(const QString& text, bool error) {
     message_->setStyleSheet(error ? QStringLiteral("color: #c62828;") : QString());

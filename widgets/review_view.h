@@ -82,11 +82,13 @@ public:
     // The demo's stand-in detector: a banner says where its candidates come from.
     void setDemoCandidates(bool demo);
     bool demoBannerVisible() const;
+    bool busyVisible() const;  // the busy text, progress bar and Cancel
     bool markingMissed() const;
 
 Q_SIGNALS:
     void openFolderRequested();
     void openCandidatesRequested();
+    void runDetectorRequested();
     void generateDemoRequested();
     void exportSubmissionRequested();
     void exportDecisionsRequested();

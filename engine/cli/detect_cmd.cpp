@@ -91,12 +91,12 @@ int cmd_train(const TrainArgs& a) {
 int cmd_run(const RunArgs& a) {
   vis::Detector det = vis::Detector::load(a.checkpoint, a.device, a.sets);
   std::vector<vis::LunaScan> scans;
-  if (fs::is_directory(a.data)) {
+  if (fs::is_directory(a.data) && !vis::is_image_folder(a.data)) {  // a folder of scans
     scans = vis::find_luna_scans(a.data);
   } else {
     scans.push_back({fs::path(a.data).stem().string(), a.data, -1});
   }
-  if (scans.empty()) throw vis::VisionError(a.data + ": no .mhd scans found");
+  if (scans.empty()) throw vis::VisionError(a.data + ": no scans found (.mhd files, or folders of PNG/JPEG slices)");
   std::vector<vis::LunaDetection> rows;
   for (const auto& s : scans) {
     const auto vol = vis::read_volume(s.path);

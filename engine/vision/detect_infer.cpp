@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/compat/torch_compat.h"
 #include "engine/train/checkpoint.h"
 #include "engine/vision/eval_froc.h"
 #include "engine/vision/eval_map.h"
@@ -35,7 +36,8 @@ Detector Detector::load(const std::string& path, const std::string& device,
 }
 
 std::vector<SliceDetection> Detector::detect_slices(const Volume& v, int64_t size,
-                                                    const std::function<bool()>& cancelled) {
+                                                    const std::function<bool()>& cancelled,
+                                                    const Progress& progress) {
   if (size <= 0) size = cfg_.train.sizes.back();
   torch::NoGradGuard no_grad;
   const bool was_training = net_->is_training();
@@ -66,17 +68,38 @@ std::vector<SliceDetection> Detector::detect_slices(const Volume& v, int64_t siz
       for (size_t k : nms(boxes, scores, cfg_.decode.nms_iou))
         out.push_back({z, boxes[k], scores[k]});
     }
+    if (progress) progress(z1, D);
   }
   if (was_training) net_->train();
   return out;
 }
 
-std::vector<Candidate3D> Detector::detect(const Volume& v, int64_t size) {
+DetectorOutput forward_at(DetectorNet& net, const torch::Tensor& x, const std::string& precision) {
+  TORCH_CHECK(precision == "fp32" || precision == "bf16" || precision == "fp16",
+              "forward_at: precision must be fp32, bf16 or fp16, got '", precision, "'");
+  const torch::Device dev = x.device();
+  if (precision == "fp32" || !dev.is_cuda()) return net->forward(x);
+  const auto dtype = precision == "fp16" ? at::kHalf : at::kBFloat16;
+  compat::set_autocast(dev, true, dtype);
+  DetectorOutput out;
+  try {
+    out = net->forward(x);
+  } catch (...) {
+    compat::set_autocast(dev, false, dtype);
+    throw;
+  }
+  compat::set_autocast(dev, false, dtype);
+  return out;
+}
+
+std::vector<Candidate3D> Detector::detect(const Volume& v, int64_t size,
+                                          const std::function<bool()>& cancelled,
+                                          const Progress& progress) {
   MergeOptions m;
   m.gap = cfg_.decode.merge_gap;
   m.distance = cfg_.decode.merge_distance;
   m.max_candidates = cfg_.decode.max_candidates;
-  return merge_slices(detect_slices(v, size), v.geometry, m);
+  return merge_slices(detect_slices(v, size, cancelled, progress), v.geometry, m);
 }
 
 DetectEvaluation evaluate_detector(Detector& det, const std::vector<ScanRecord>& scans,

@@ -21,12 +21,20 @@ class Detector {
   static Detector load(const std::string& checkpoint, const std::string& device = "cpu",
                        const std::vector<std::string>& overrides = {});
 
+  // Called after each batch of slices: (slices done, slices in the volume).
+  using Progress = std::function<void(int64_t done, int64_t total)>;
+
   // Every axial slice seen whole at `size` (0: the last training size), peaks decoded, 2D NMS;
-  // boxes in the slice's continuous pixel coordinates. `cancelled` is polled per batch.
+  // boxes in the slice's continuous pixel coordinates. `cancelled` is polled before each batch
+  // of decode.batch slices; once it answers true the slices seen so far are returned, so a
+  // caller that cancels must drop the result.
   std::vector<SliceDetection> detect_slices(const Volume& v, int64_t size = 0,
-                                            const std::function<bool()>& cancelled = {});
+                                            const std::function<bool()>& cancelled = {},
+                                            const Progress& progress = {});
   // detect_slices, then merge_slices with the config's decode keys.
-  std::vector<Candidate3D> detect(const Volume& v, int64_t size = 0);
+  std::vector<Candidate3D> detect(const Volume& v, int64_t size = 0,
+                                  const std::function<bool()>& cancelled = {},
+                                  const Progress& progress = {});
 
   const DetectConfig& config() const { return cfg_; }
   DetectorNet& net() { return net_; }
@@ -36,6 +44,12 @@ class Detector {
   DetectorNet net_;
   torch::Device device_;
 };
+
+// net->forward(x) under autocast at `precision` (bf16 | fp16) on a CUDA device, the way
+// DetectTrainer trains (compat::set_autocast: convs in the low precision, weights stay fp32).
+// "fp32", or any precision on CPU (as in training: LibTorch 1.13's CPU autocast breaks in
+// GroupNorm), is a plain forward. Throws on an unknown precision.
+DetectorOutput forward_at(DetectorNet& net, const torch::Tensor& x, const std::string& precision);
 
 struct DetectEvaluation {
   double map50 = 0;       // mAP@0.5 of slice boxes against the non-ignored sections

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/vision/vision_error.h"
+#include "engine/vision/volume_io.h"
 
 namespace r1::vision {
 
@@ -45,9 +46,18 @@ std::vector<LunaScan> find_luna_scans(const std::string& root) {
       continue;
     }
     const int subset = e.is_directory() ? subset_number(e.path().filename().string()) : -1;
-    if (subset < 0) continue;
+    if (subset < 0) {
+      if (e.is_directory() && is_image_folder(e.path().string())) {
+        out.push_back({e.path().filename().string(), e.path().string(), -1});
+      }
+      continue;
+    }
     for (const auto& f : fs::directory_iterator(e.path(), ec)) {
-      if (is_mhd(f)) out.push_back({f.path().stem().string(), f.path().string(), subset});
+      if (is_mhd(f)) {
+        out.push_back({f.path().stem().string(), f.path().string(), subset});
+      } else if (f.is_directory() && is_image_folder(f.path().string())) {
+        out.push_back({f.path().filename().string(), f.path().string(), subset});
+      }
     }
   }
   if (ec) throw VisionError("LUNA16 folder " + root + ": cannot list: " + ec.message());
