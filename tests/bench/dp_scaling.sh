@@ -27,10 +27,12 @@ run() {  # name world preset → tokens/s and wait
     wait
     cp "$log.rank0" "$log"
   fi
-  local tps wait_ms
+  local tps wait_ms early unused
   tps=$(awk '/^tokens\/s/ {print $2}' "$log")
   wait_ms=$(sed -n 's/.*all-reduce wait \([0-9.]*\) ms.*/\1/p' "$log")
-  echo "$preset|$name|${tps:-FAILED}|${wait_ms:--}"
+  early=$(sed -n 's/^overlap: \([0-9.]*\) gradient buckets of \([0-9]*\).*/\1 of \2/p' "$log")
+  unused=$(sed -n 's/^overlap:.*(\([0-9.]*\) parameters unused.*/\1/p' "$log")
+  echo "$preset|$name|${tps:-FAILED}|${wait_ms:--}|${early:--}|${unused:--}"
 }
 rows=()
 for p in "${PRESETS[@]}"; do
@@ -40,6 +42,6 @@ for p in "${PRESETS[@]}"; do
 done
 echo
 echo "$(date -u +%F) commit ${R1_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null)} — $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1) × $N"
-echo "| preset | run | tokens/s (all ranks) | all-reduce wait ms/step |"
-echo "|---|---|---|---|"
+echo "| preset | run | tokens/s (all ranks) | all-reduce wait ms/step | buckets started in backward | parameters unused/step |"
+echo "|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do echo "| ${r//|/ | } |"; done
