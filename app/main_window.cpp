@@ -54,6 +54,8 @@ const QColor kPalette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
 
 widgets::SeriesPoint pt(double step, double wall, double v) { return {step, wall, v}; }
 
+constexpr double kMibPerGib = 1024.0;
+
 QString levelName(ev::LogLevel l) { return QString::fromLatin1(ev::to_string(l)); }
 
 }  // namespace
@@ -172,13 +174,15 @@ QWidget* MainWindow::buildChartsPage() {
       {"expert_load", tr("Expert load (max / mean per MoE layer)")},
       {"mfu", tr("MFU")},                        {"loss_scale", tr("Loss scale")},
       {"gpu_util", tr("GPU utilization (%)")},   {"gpu_mem", tr("GPU memory (MB)")},
-      {"gpu_temp", tr("GPU temperature (°C)")},  {"gpu_power", tr("GPU power (W)")}};
+      {"gpu_temp", tr("GPU temperature (°C)")},  {"gpu_power", tr("GPU power (W)")},
+      {"gpu_clock", tr("GPU SM clock (MHz)")},   {"cpu_util", tr("CPU utilization (%)")},
+      {"ram", tr("RAM used (GiB)")}};
   int i = 0;
   for (const auto& [key, title] : defs) {
     auto* c = new widgets::MetricChart(title, page);
     c->setMinimumSize(320, 240);
-    // Charts that only some runs have (MFU on GPUs, fp16 loss scale, MoE, GPU telemetry) show
-    // up with their first point.
+    // Charts that only some runs have (MFU on GPUs, fp16 loss scale, MoE, GPU and host
+    // telemetry) show up with their first point.
     const QString k = QString::fromLatin1(key);
     if (k != QLatin1String("loss") && k != QLatin1String("lr") &&
         k != QLatin1String("tokens_per_s") && k != QLatin1String("grad_norm"))
@@ -435,6 +439,15 @@ void MainWindow::plotEvent(const QString& runId, const r1::events::Event& e, Liv
     if (g->mem_used_mb) add("gpu_mem", series, label, step, *g->mem_used_mb, color);
     if (g->temp_c) add("gpu_temp", series, label, step, *g->temp_c, color);
     if (g->power_w) add("gpu_power", series, label, step, *g->power_w, color);
+    if (g->sm_clock_mhz) add("gpu_clock", series, label, step, *g->sm_clock_mhz, color);
+  } else if (auto* h = std::get_if<ev::Host>(&e.payload)) {
+    // CPU and RAM of the machine, filed like GPU samples. The process's own resident memory
+    // (rss_mb) is in the store and its exports, not charted: a second series per run would
+    // crowd the chart's readout.
+    const double step = static_cast<double>(liveStep_);
+    const QString host = runId + QStringLiteral("/host");
+    if (h->cpu_util) add("cpu_util", host, plain, step, *h->cpu_util, color);
+    if (h->ram_used_mb) add("ram", host, plain, step, *h->ram_used_mb / kMibPerGib, color);
   }
 }
 
@@ -464,12 +477,12 @@ void MainWindow::showRun(const QStringList& ids) {
     const auto info = store_->run(id);
     const double start = info ? info->started : std::nan("");
     auto load = [&](const char* chartKey, const QString& metricKey, const QString& series,
-                    const QString& label, const QColor& c) {
+                    const QString& label, const QColor& c, double scale = 1.0) {
       auto rows = store_->metric(id, metricKey);
       if (rows.empty()) return;
       std::vector<widgets::SeriesPoint> pts;
       pts.reserve(rows.size());
-      for (const auto& m : rows) pts.push_back(pt(double(m.step), m.wall, m.value));
+      for (const auto& m : rows) pts.push_back(pt(double(m.step), m.wall, m.value * scale));
       auto* chart = charts_.value(QString::fromLatin1(chartKey));
       if (chart->isHidden()) chart->show();
       chart->setRun(series, label, c);
@@ -491,9 +504,13 @@ void MainWindow::showRun(const QStringList& ids) {
                           : what == QLatin1String("mem_used_mb") ? "gpu_mem"
                           : what == QLatin1String("temp_c")      ? "gpu_temp"
                           : what == QLatin1String("power_w")     ? "gpu_power"
+                          : what == QLatin1String("sm_clock_mhz") ? "gpu_clock"
                                                                  : nullptr;
       if (chart) load(chart, key, id + QLatin1Char('/') + gpu, id + QLatin1Char(' ') + gpu, color);
     }
+    load("cpu_util", QStringLiteral("host/cpu_util"), id + QStringLiteral("/host"), id, color);
+    load("ram", QStringLiteral("host/ram_used_mb"), id + QStringLiteral("/host"), id, color,
+         1.0 / kMibPerGib);
     ++colorIndex_;
   }
   refreshLogs();

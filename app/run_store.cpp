@@ -23,9 +23,11 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "engine/events/event.h"
@@ -58,6 +60,11 @@ struct Keys {
     const QString valLoss = QStringLiteral("val_loss");
     const QString valPpl = QStringLiteral("val_ppl");
     const QString valBpb = QStringLiteral("val_bpb");
+    const QString hostCpuUtil = QStringLiteral("host/cpu_util");
+    const QString hostRamUsed = QStringLiteral("host/ram_used_mb");
+    const QString hostRamTotal = QStringLiteral("host/ram_total_mb");
+    const QString hostRss = QStringLiteral("host/rss_mb");
+    const QString hostCpus = QStringLiteral("host/cpus");
     const QString error = QStringLiteral("error");
     const QString info = QStringLiteral("info");
 };
@@ -115,7 +122,9 @@ struct SqliteApi {
     }
 };
 
-const char* const kGpuFields[] = {"util", "mem_used_mb", "mem_total_mb", "temp_c", "power_w"};
+const char* const kGpuFields[] = {"util",   "mem_used_mb", "mem_total_mb",
+                                  "temp_c", "power_w",     "sm_clock_mhz"};
+constexpr int kGpuFieldCount = int(std::size(kGpuFields));
 
 QString qs(const std::string& s) { return QString::fromUtf8(s.data(), qsizetype(s.size())); }
 
@@ -207,8 +216,9 @@ const QVector<QStringList>& migrations() {
     return steps;
 }
 
-// gpu<N>/<field>: a key of the telemetry table.
+// gpu<N>/<field> and host/<field>: the keys of the telemetry table.
 bool isTelemetryKey(const QString& key) {
+    if (key.startsWith(QLatin1String("host/"))) return true;
     if (!key.startsWith(QLatin1String("gpu"))) return false;
     qsizetype i = 3;
     while (i < key.size() && key.at(i).isDigit()) ++i;
@@ -613,13 +623,25 @@ void RunStore::Writer::map(const QString& requestedId, const ev::Event& event) {
         }
     } else if (const auto* g = std::get_if<ev::Gpu>(&payload)) {
         // A sample is keyed by its time: one without a finite time has no place to go.
-        const std::optional<double>* fields[] = {&g->util, &g->mem_used_mb, &g->mem_total_mb,
-                                                 &g->temp_c, &g->power_w};
-        for (int f = 0; f < 5 && std::isfinite(wall); ++f) {
+        const std::optional<double>* fields[] = {&g->util,   &g->mem_used_mb, &g->mem_total_mb,
+                                                 &g->temp_c, &g->power_w,     &g->sm_clock_mhz};
+        static_assert(sizeof(fields) / sizeof(fields[0]) == std::size(kGpuFields));
+        for (int f = 0; f < kGpuFieldCount && std::isfinite(wall); ++f) {
             if (*fields[f]) {
                 p.telemetry.push_back(
                     {runId, gpuKey(std::max(0, g->device), f), st->lastStep, wall, **fields[f]});
             }
+        }
+    } else if (const auto* h = std::get_if<ev::Host>(&payload)) {
+        const std::pair<const QString*, std::optional<double>> fields[] = {
+            {&k.hostCpuUtil, h->cpu_util},
+            {&k.hostRamUsed, h->ram_used_mb},
+            {&k.hostRamTotal, h->ram_total_mb},
+            {&k.hostRss, h->rss_mb},
+            {&k.hostCpus, h->cpus ? std::optional<double>(*h->cpus) : std::nullopt}};
+        for (const auto& [key, value] : fields) {
+            if (value && std::isfinite(wall))
+                p.telemetry.push_back({runId, *key, st->lastStep, wall, *value});
         }
     } else if (const auto* l = std::get_if<ev::Log>(&payload)) {
         log(QString::fromLatin1(ev::to_string(l->level)), qs(l->text));

@@ -44,9 +44,9 @@ struct RunInfo {
     qint64 params_active = 0;
 };
 
-// One value of a metric. For GPU telemetry (keys gpu<N>/<field>) there is a row per sample,
-// at its own wall time, and step is the training step the run had reached when it was taken
-// (several samples can share a step).
+// One value of a metric. For telemetry (keys gpu<N>/<field>, host/<field>) there is a row per
+// sample, at its own wall time, and step is the training step the run had reached when it was
+// taken (several samples can share a step).
 struct MetricRow {
     qint64 step = 0;
     double wall = 0.0;

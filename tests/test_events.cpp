@@ -69,6 +69,8 @@ private Q_SLOTS:
     void roundTripFinish();
     void roundTripGpu();
     void roundTripSample();
+    void roundTripHost();
+    void decodeHandWrittenHost();
     void decodeHandWritten();
     void malformed_data();
     void malformed();
@@ -95,6 +97,19 @@ void TestEvents::encodeExactLine() {
     QCOMPARE(QString::fromStdString(ev::encode({{0.25, "", 0}, gpu})),
              QStringLiteral(R"({"v":1,"type":"gpu","time":0.25,"run":"","rank":0,)"
                             R"("device":1,"util":null,"power_w":250.5})"));
+
+    gpu.sm_clock_mhz = 1980.0;
+    QCOMPARE(QString::fromStdString(ev::encode({{0.25, "", 0}, gpu})),
+             QStringLiteral(R"({"v":1,"type":"gpu","time":0.25,"run":"","rank":0,)"
+                            R"("device":1,"util":null,"power_w":250.5,"sm_clock_mhz":1980.0})"));
+
+    ev::Host host;
+    host.cpu_util = 12.5;
+    host.ram_used_mb = 1024.0;
+    host.cpus = 16;
+    QCOMPARE(QString::fromStdString(ev::encode({{2.0, "r", 1}, host})),
+             QStringLiteral(R"({"v":1,"type":"host","time":2.0,"run":"r","rank":1,)"
+                            R"("cpu_util":12.5,"ram_used_mb":1024.0,"cpus":16})"));
 }
 
 void TestEvents::typeNames() {
@@ -107,6 +122,7 @@ void TestEvents::typeNames() {
     QCOMPARE(ev::type_name(ev::Finish{}), "finish");
     QCOMPARE(ev::type_name(ev::Gpu{}), "gpu");
     QCOMPARE(ev::type_name(ev::Sample{}), "sample");
+    QCOMPARE(ev::type_name(ev::Host{}), "host");
     const double now = ev::now_seconds();
     QVERIFY(now > 1.6e9 && now < 4.1e9);
     ev::Event made = ev::make_event(ev::Log{}, "abc", 5);
@@ -327,6 +343,59 @@ void TestEvents::roundTripGpu() {
     EXACT(got.mem_total_mb.value(), 143771.0);
     EXACT(got.temp_c.value(), 64.0);
     EXACT(got.power_w.value(), 612.25);
+    QVERIFY(!got.sm_clock_mhz);
+
+    ev::Gpu clocked{1, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                    1755.0};
+    const auto& c = payload<ev::Gpu>(round_trip({{9.0, "", 0}, clocked}));
+    QCOMPARE(c.device, 1);
+    EXACT(c.sm_clock_mhz.value(), 1755.0);
+    QVERIFY(!c.util && !c.power_w);
+    clocked.sm_clock_mhz = kNaN;  // written as null, read back as NaN (not absent)
+    const auto& nan = payload<ev::Gpu>(round_trip({{9.0, "", 0}, clocked}));
+    QVERIFY(std::isnan(nan.sm_clock_mhz.value()));
+}
+
+void TestEvents::roundTripHost() {
+    const auto& none = payload<ev::Host>(round_trip({{3.0, "h", 4}, ev::Host{}}));
+    QVERIFY(!none.cpu_util && !none.ram_used_mb && !none.ram_total_mb && !none.rss_mb &&
+            !none.cpus);
+
+    ev::Host full{37.25, 10240.5, 515731.75, 812.125, 128};
+    const ev::Event back = round_trip({{3.5, "h", 4}, full});
+    QCOMPARE(back.header.rank, 4);
+    const auto& got = payload<ev::Host>(back);
+    EXACT(got.cpu_util.value(), 37.25);
+    EXACT(got.ram_used_mb.value(), 10240.5);
+    EXACT(got.ram_total_mb.value(), 515731.75);
+    EXACT(got.rss_mb.value(), 812.125);
+    QCOMPARE(got.cpus.value(), 128);
+
+    full.cpu_util = kInf;
+    QVERIFY(std::isnan(payload<ev::Host>(round_trip({{3.5, "", 0}, full})).cpu_util.value()));
+}
+
+void TestEvents::decodeHandWrittenHost() {
+    // The example line of EVENTS.md, and one from an older worker without the optional fields.
+    ev::DecodeResult r = ev::decode(
+        R"({"v":1,"type":"host","time":1718000015.0,"run":"tiny-01","rank":0,"cpu_util":63.5,)"
+        R"("ram_used_mb":48213.0,"ram_total_mb":257652.0,"rss_mb":5120.25,"cpus":32})");
+    QVERIFY2(r.ok(), r.error.c_str());
+    const auto& h = payload<ev::Host>(*r.event);
+    EXACT(h.cpu_util.value(), 63.5);
+    EXACT(h.ram_used_mb.value(), 48213.0);
+    EXACT(h.ram_total_mb.value(), 257652.0);
+    EXACT(h.rss_mb.value(), 5120.25);
+    QCOMPARE(h.cpus.value(), 32);
+
+    ev::DecodeResult bare = ev::decode(R"({"v":1,"type":"host","time":1,"cpus":2})");
+    QVERIFY2(bare.ok(), bare.error.c_str());
+    QVERIFY(!payload<ev::Host>(*bare.event).cpu_util);
+
+    ev::DecodeResult gpu = ev::decode(
+        R"({"v":1,"type":"gpu","time":1,"device":0,"util":5,"sm_clock_mhz":1410})");
+    QVERIFY2(gpu.ok(), gpu.error.c_str());
+    EXACT(payload<ev::Gpu>(*gpu.event).sm_clock_mhz.value(), 1410.0);
 }
 
 void TestEvents::roundTripSample() {
@@ -436,6 +505,20 @@ void TestEvents::malformed_data() {
         "field 'rank' is out of range for int32");
     row("gpu device negative huge", R"({"v":1,"type":"gpu","time":1,"device":-3000000000})",
         "field 'device' is out of range for int32");
+    row("gpu sm clock as string",
+        R"({"v":1,"type":"gpu","time":1,"device":0,"sm_clock_mhz":"1"})",
+        "field 'sm_clock_mhz' must be a number or null");
+    row("host cpu_util as string", R"({"v":1,"type":"host","time":1,"cpu_util":"50%"})",
+        "field 'cpu_util' must be a number or null");
+    row("host rss as bool", R"({"v":1,"type":"host","time":1,"rss_mb":true})",
+        "field 'rss_mb' must be a number or null");
+    row("host cpus fraction", R"({"v":1,"type":"host","time":1,"cpus":1.5})",
+        "field 'cpus' must be an integer");
+    row("host cpus null", R"({"v":1,"type":"host","time":1,"cpus":null})",
+        "field 'cpus' must be an integer");
+    row("host cpus over int32", R"({"v":1,"type":"host","time":1,"cpus":2147483648})",
+        "field 'cpus' is out of range for int32");
+    row("host missing time", R"({"v":1,"type":"host","cpus":2})", "missing field 'time'");
 }
 
 void TestEvents::malformed() {

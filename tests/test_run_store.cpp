@@ -103,6 +103,7 @@ private Q_SLOTS:
     void commitsWithoutFlush();
     void appendAndReadsNeverWaitForTheWriter();
     void telemetryKeepsEverySample();
+    void hostTelemetryAndSmClock();
     void interruptedRunEndsAtItsLastSample();
     void resentStepReplacesRow();
     void killedWriterLeavesInterruptedRun();
@@ -423,6 +424,82 @@ void TestRunStore::telemetryKeepsEverySample() {
                  return scalar(db, QStringLiteral("SELECT count(*) FROM telemetry"));
              }),
              0);
+}
+
+// Host samples (CPU and RAM, a node without NVML) go to the telemetry table as host/<field>, like
+// GPU samples: every sample with its time, filed under the step reached; the SM clock is one
+// more GPU field. A reopened store reads them back.
+void TestRunStore::hostTelemetryAndSmClock() {
+    const QString path = file(QStringLiteral("host.db"));
+    const double t0 = 1718000000.0;
+    QString id;
+    {
+        RunStore store(path);
+        QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+        id = store.beginRun(QStringLiteral("cpu"), {});
+        auto host = [&](double t, double cpu, double ramUsed) {
+            ev::Host h;
+            h.cpu_util = cpu;
+            h.ram_used_mb = ramUsed;
+            h.ram_total_mb = 64000.0;
+            h.rss_mb = ramUsed / 8;
+            h.cpus = 16;
+            store.append(id, at(t, h));
+        };
+        host(t0 + 0.5, 12.5, 8000.0);
+        ev::Step s;
+        s.step = 1;
+        s.loss = 2.0;
+        store.append(id, at(t0 + 1.0, s));
+        host(t0 + 1.5, 87.5, 8800.0);
+        ev::Host partial;  // first sample of a sampler: no utilisation yet; NaN stays NaN
+        partial.ram_used_mb = kNaN;
+        store.append(id, at(t0 + 2.5, partial));
+        store.append(id, at(kNaN, ev::Host{12.0}));  // no time: nowhere to go
+        ev::Gpu g;
+        g.device = 2;
+        g.sm_clock_mhz = 1980.0;
+        store.append(id, at(t0 + 3.0, g));
+        QVERIFY(store.flush());
+    }
+    RunStore store(path);
+    QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+    const QStringList keys = store.metricKeys(id);
+    QVERIFY(keys.contains(QStringLiteral("loss")));
+    QCOMPARE(keys.filter(QRegularExpression(QStringLiteral("^(host|gpu)"))),
+             (QStringList{"gpu2/sm_clock_mhz", "host/cpu_util", "host/cpus", "host/ram_total_mb",
+                          "host/ram_used_mb", "host/rss_mb"}));
+    const auto cpu = store.metric(id, QStringLiteral("host/cpu_util"));
+    QCOMPARE(int(cpu.size()), 2);
+    QCOMPARE(cpu[0].step, qint64(0));
+    QCOMPARE(cpu[0].wall, t0 + 0.5);
+    QCOMPARE(cpu[0].value, 12.5);
+    QCOMPARE(cpu[1].step, qint64(1));
+    QCOMPARE(cpu[1].value, 87.5);
+    const auto ram = store.metric(id, QStringLiteral("host/ram_used_mb"));
+    QCOMPARE(int(ram.size()), 3);
+    QCOMPARE(ram[1].value, 8800.0);
+    QVERIFY(std::isnan(ram[2].value));
+    QCOMPARE(ram[2].wall, t0 + 2.5);
+    QCOMPARE(store.metric(id, QStringLiteral("host/rss_mb"))[1].value, 1100.0);
+    QCOMPARE(store.metric(id, QStringLiteral("host/cpus"))[0].value, 16.0);
+    QCOMPARE(store.metric(id, QStringLiteral("host/ram_total_mb")).size(), std::size_t(2));
+    const auto clock = store.metric(id, QStringLiteral("gpu2/sm_clock_mhz"));
+    QCOMPARE(int(clock.size()), 1);
+    QCOMPARE(clock[0].value, 1980.0);
+    QCOMPARE(clock[0].step, qint64(1));
+    // Telemetry rows, not metrics rows: the metrics table holds the loss only.
+    QCOMPARE(withRawDb(path, true, [&](QSqlDatabase& db) {
+                 return scalar(db, QStringLiteral("SELECT count(*) FROM telemetry WHERE "
+                                                  "key GLOB 'host/*'"));
+             }),
+             11);  // 5 + 5 fields, the NaN of the partial one
+
+    const QString csv = file(QStringLiteral("host.csv"));
+    QString error;
+    QVERIFY2(store.exportCsv(id, csv, &error), qPrintable(error));
+    const QString text = QString::fromUtf8(readAll(csv));
+    QVERIFY(text.contains(QStringLiteral("1,1718000001.500,host/cpu_util,87.5\n")));
 }
 
 void TestRunStore::interruptedRunEndsAtItsLastSample() {

@@ -15,6 +15,7 @@
 #include <QTranslator>
 
 #include <clocale>
+#include <cmath>
 
 namespace {
 
@@ -166,6 +167,73 @@ class TestWorkbench final : public QObject {
     QCOMPARE(util->pointCount(series), qsizetype(4));
     QCOMPARE(ranges(), live);
     QCOMPARE(w.chart(QStringLiteral("gpu_power"))->pointCount(series), qsizetype(4));
+  }
+
+  // A node without NVML reports host samples (CPU and RAM) instead: the CPU and RAM charts show
+  // them live and again when the run is reopened from the store; no GPU chart appears.
+  void hostChartsLiveAndReopened() {
+    r1::app::RunStore store(dir_.filePath(QStringLiteral("host.sqlite")));
+    QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+    r1::app::MainWindow w(&store);
+    w.resize(1400, 880);
+    w.show();
+    const QString id = store.beginRun(QStringLiteral("cpu"), {});
+    const double t0 = store.run(id)->started;
+    w.followRun(id, 40);
+    auto at = [&](double dt, r1::events::Payload p) {
+      r1::events::Event e;
+      e.header.time = t0 + dt;
+      e.payload = std::move(p);
+      return e;
+    };
+    QVector<r1::events::Event> events;
+    for (int i = 1; i <= 40; ++i) {
+      r1::events::Step s;
+      s.step = i;
+      s.loss = 5.5 * std::exp(-i / 15.0) + 1.0;
+      s.lr = 1e-3 * std::min(1.0, i / 10.0);
+      s.grad_norm = 2.0 / std::sqrt(double(i));
+      s.tokens_per_s = 5200 + 300 * std::sin(i / 3.0);
+      events << at(i - 0.1, s);
+      r1::events::Host h;
+      if (i > 1) h.cpu_util = 78 + 14 * std::sin(i / 2.5);  // none on a sampler's first call
+      h.ram_used_mb = 9000 + 150.0 * i;
+      h.ram_total_mb = 31900;
+      h.rss_mb = 1400 + 40.0 * i;
+      h.cpus = 8;
+      events << at(i + 0.4, h);
+    }
+    Q_EMIT w.runner()->eventsArrived(events.mid(0, 40));  // two deliveries, as EngineRunner does
+    Q_EMIT w.runner()->eventsArrived(events.mid(40));
+
+    auto* cpu = w.chart(QStringLiteral("cpu_util"));
+    auto* ram = w.chart(QStringLiteral("ram"));
+    QTRY_VERIFY(cpu->isVisible() && ram->isVisible());
+    QVERIFY(!w.chart(QStringLiteral("gpu_util"))->isVisible());
+    QVERIFY(!w.chart(QStringLiteral("gpu_mem"))->isVisible());
+    QCOMPARE(cpu->title(), QStringLiteral("CPU utilization (%)"));
+    QCOMPARE(ram->title(), QStringLiteral("RAM used (GiB)"));
+    const QString host = id + QStringLiteral("/host");
+    QCOMPARE(cpu->pointCount(host), qsizetype(39));
+    QCOMPARE(ram->pointCount(host), qsizetype(40));
+    QCOMPARE(ram->runIds(), QStringList{host});
+    ram->flush();
+    // RAM in GiB: 9150 MiB .. 15000 MiB of the machine.
+    QVERIFY(ram->yRange().first <= 9150 / 1024.0 && ram->yRange().second >= 15000 / 1024.0);
+    QVERIFY(ram->yRange().first > 5.0 && ram->yRange().second < 20.0);
+    QVERIFY(ram->readoutText().contains(QStringLiteral("14.648")));  // 15000 / 1024
+    const QString liveReadout = ram->readoutText();
+    QTest::qWait(300);
+    QVERIFY(w.grab().save(tmp() + QStringLiteral("/workbench_host.png")));
+    QVERIFY(cpu->savePng(tmp() + QStringLiteral("/workbench_host_cpu.png")));
+
+    w.showRun({id});  // flushes the store, then reads the run back
+    QCOMPARE(cpu->pointCount(host), qsizetype(39));
+    QCOMPARE(ram->pointCount(host), qsizetype(40));
+    QVERIFY(!w.chart(QStringLiteral("gpu_util"))->isVisible());
+    ram->flush();
+    QCOMPARE(ram->readoutText(), liveReadout);
+    QVERIFY(cpu->isVisible() && ram->isVisible());
   }
 
   void chineseScreenshotDuringRun() {

@@ -435,6 +435,18 @@
         <translation>GPU 功耗（W）</translation>
     </message>
     <message>
+        <source>GPU SM clock (MHz)</source>
+        <translation>GPU SM 时钟（MHz）</translation>
+    </message>
+    <message>
+        <source>CPU utilization (%)</source>
+        <translation>CPU 利用率（%）</translation>
+    </message>
+    <message>
+        <source>RAM used (GiB)</source>
+        <translation>内存占用（GiB）</translation>
+    </message>
+    <message>
         <source>Cannot launch</source>
         <translation>无法启动</translation>
     </message>

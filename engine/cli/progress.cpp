@@ -67,7 +67,9 @@ void ProgressSink::emit(const events::Event& ev) {
           std::fprintf(stderr, "\n");
         }
         if constexpr (!std::is_same_v<T, events::Step>) {
-          if (!std::is_same_v<T, events::Gpu>) last_printed_ = tty_ ? -1 : last_printed_;
+          // Telemetry prints nothing: the progress bar stays on its line.
+          if (!std::is_same_v<T, events::Gpu> && !std::is_same_v<T, events::Host>)
+            last_printed_ = tty_ ? -1 : last_printed_;
         }
       },
       ev.payload);

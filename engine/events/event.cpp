@@ -120,6 +120,15 @@ void put_payload(OJson& j, const Gpu& e) {
     put_opt(j, "mem_total_mb", e.mem_total_mb);
     put_opt(j, "temp_c", e.temp_c);
     put_opt(j, "power_w", e.power_w);
+    put_opt(j, "sm_clock_mhz", e.sm_clock_mhz);
+}
+
+void put_payload(OJson& j, const Host& e) {
+    put_opt(j, "cpu_util", e.cpu_util);
+    put_opt(j, "ram_used_mb", e.ram_used_mb);
+    put_opt(j, "ram_total_mb", e.ram_total_mb);
+    put_opt(j, "rss_mb", e.rss_mb);
+    put_opt(j, "cpus", e.cpus);
 }
 
 void put_payload(OJson& j, const Sample& e) {
@@ -204,6 +213,12 @@ public:
         const Json* v = find(key);
         if (!v) return std::nullopt;
         return as_i64(*v, key);
+    }
+
+    std::optional<int> opt_i32(const char* key) const {
+        const Json* v = find(key);
+        if (!v) return std::nullopt;
+        return as_int(*v, key);
     }
 
     std::optional<double> opt_f64(const char* key) const {
@@ -331,6 +346,17 @@ Gpu get_gpu(const Fields& f) {
     e.mem_total_mb = f.opt_f64("mem_total_mb");
     e.temp_c = f.opt_f64("temp_c");
     e.power_w = f.opt_f64("power_w");
+    e.sm_clock_mhz = f.opt_f64("sm_clock_mhz");
+    return e;
+}
+
+Host get_host(const Fields& f) {
+    Host e;
+    e.cpu_util = f.opt_f64("cpu_util");
+    e.ram_used_mb = f.opt_f64("ram_used_mb");
+    e.ram_total_mb = f.opt_f64("ram_total_mb");
+    e.rss_mb = f.opt_f64("rss_mb");
+    e.cpus = f.opt_i32("cpus");
     return e;
 }
 
@@ -352,6 +378,7 @@ Payload get_payload(const std::string& type, const Fields& f) {
     if (type == "finish") return get_finish(f);
     if (type == "gpu") return get_gpu(f);
     if (type == "sample") return get_sample(f);
+    if (type == "host") return get_host(f);
     fail("unknown event type '" + type + "'");
 }
 
@@ -441,6 +468,7 @@ const char* type_name(const Payload& payload) {
                           [](const Finish&) { return "finish"; },
                           [](const Gpu&) { return "gpu"; },
                           [](const Sample&) { return "sample"; },
+                          [](const Host&) { return "host"; },
                       },
                       payload);
 }

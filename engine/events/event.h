@@ -96,6 +96,16 @@ struct Gpu {
     std::optional<double> mem_total_mb;
     std::optional<double> temp_c;
     std::optional<double> power_w;
+    std::optional<double> sm_clock_mhz;  // streaming-multiprocessor clock
+};
+
+// CPU and RAM of the machine a rank runs on, and of the rank's own process.
+struct Host {
+    std::optional<double> cpu_util;      // percent of all cores, since the previous sample
+    std::optional<double> ram_used_mb;   // MemTotal - MemAvailable
+    std::optional<double> ram_total_mb;  // MemTotal
+    std::optional<double> rss_mb;        // resident memory of this process
+    std::optional<int> cpus;             // online logical CPUs
 };
 
 struct Sample {
@@ -104,7 +114,8 @@ struct Sample {
     std::string text;
 };
 
-using Payload = std::variant<RunStart, Step, Eval, Checkpoint, Log, Error, Finish, Gpu, Sample>;
+using Payload =
+    std::variant<RunStart, Step, Eval, Checkpoint, Log, Error, Finish, Gpu, Sample, Host>;
 
 struct Event {
     Header header;

@@ -17,6 +17,7 @@ struct nvmlMemory_t {
 };
 constexpr nvmlReturn_t kSuccess = 0;
 constexpr int kTemperatureGpu = 0;
+constexpr int kClockSm = 1;  // NVML_CLOCK_SM
 
 }  // namespace
 
@@ -28,6 +29,7 @@ struct GpuSampler::Api {
   nvmlReturn_t (*memory)(nvmlDevice_t, nvmlMemory_t*);
   nvmlReturn_t (*temperature)(nvmlDevice_t, int, unsigned int*);
   nvmlReturn_t (*power)(nvmlDevice_t, unsigned int*);
+  nvmlReturn_t (*clock)(nvmlDevice_t, int, unsigned int*);
 };
 
 GpuSampler::GpuSampler() {
@@ -45,6 +47,7 @@ GpuSampler::GpuSampler() {
   api->memory = reinterpret_cast<decltype(api->memory)>(sym("nvmlDeviceGetMemoryInfo"));
   api->temperature = reinterpret_cast<decltype(api->temperature)>(sym("nvmlDeviceGetTemperature"));
   api->power = reinterpret_cast<decltype(api->power)>(sym("nvmlDeviceGetPowerUsage"));
+  api->clock = reinterpret_cast<decltype(api->clock)>(sym("nvmlDeviceGetClockInfo"));
   if (!api->init || !api->shutdown || !api->handle) {
     reason_ = "NVML lacks nvmlInit_v2 / nvmlDeviceGetHandleByIndex_v2";
   } else if (api->init() != kSuccess) {
@@ -80,9 +83,10 @@ std::vector<events::Gpu> GpuSampler::sample(const std::vector<int>& devices) con
       g.mem_used_mb = static_cast<double>(m.used) / (1 << 20);
       g.mem_total_mb = static_cast<double>(m.total) / (1 << 20);
     }
-    unsigned int t = 0, p = 0;
+    unsigned int t = 0, p = 0, mhz = 0;
     if (api_->temperature && api_->temperature(h, kTemperatureGpu, &t) == kSuccess) g.temp_c = t;
     if (api_->power && api_->power(h, &p) == kSuccess) g.power_w = p / 1000.0;
+    if (api_->clock && api_->clock(h, kClockSm, &mhz) == kSuccess) g.sm_clock_mhz = mhz;
     out.push_back(g);
   }
   return out;

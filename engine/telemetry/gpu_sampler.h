@@ -1,6 +1,6 @@
 #pragma once
-// GPU utilization, memory, temperature and power through NVML, loaded with dlopen at run time
-// (no link-time dependency: the same binary runs on machines without an NVIDIA driver).
+// GPU utilization, memory, temperature, power and SM clock through NVML, loaded with dlopen at
+// run time (no link-time dependency: the same binary runs on machines without an NVIDIA driver).
 #include "engine/events/event.h"
 
 #include <string>

@@ -9,7 +9,7 @@
 #include "engine/model/ops/fused_ops.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/schedule.h"
-#include "engine/telemetry/gpu_sampler.h"
+#include "engine/telemetry/telemetry_monitor.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -55,43 +55,6 @@ torch::Device parse_device(const std::string& s) {
   return s == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(s);
 }
 
-// Emits a gpu event per second for one CUDA device while it lives (NVML; silent without it).
-class GpuMonitor {
- public:
-  GpuMonitor(int device, std::function<void(events::Payload)> emit) {
-    auto sampler = std::make_shared<telemetry::GpuSampler>();
-    if (!sampler->available()) {
-      reason_ = sampler->reason();
-      return;
-    }
-    thread_ = std::thread([this, sampler, device, emit = std::move(emit)] {
-      std::unique_lock<std::mutex> lock(mu_);
-      while (!stop_) {
-        lock.unlock();
-        for (auto& g : sampler->sample({device})) emit(g);
-        lock.lock();
-        cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
-      }
-    });
-  }
-  ~GpuMonitor() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-  const std::string& reason() const { return reason_; }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-  std::string reason_;
-};
-
 }  // namespace
 
 std::string default_cache_dir() {
@@ -114,10 +77,10 @@ std::string Trainer::run_dir() const { return cfg_.run.dir + "/" + cfg_.run.name
 
 void Trainer::emit(events::Payload p) {
   // Data parallel: rank 0 reports the run (metrics, evaluations, checkpoints); every rank
-  // reports its own logs, errors, GPU telemetry and how it finished.
+  // reports its own logs, errors, GPU and host telemetry and how it finished.
   if (rank_ != 0 && !std::holds_alternative<events::Log>(p) &&
       !std::holds_alternative<events::Error>(p) && !std::holds_alternative<events::Gpu>(p) &&
-      !std::holds_alternative<events::Finish>(p))
+      !std::holds_alternative<events::Host>(p) && !std::holds_alternative<events::Finish>(p))
     return;
   sink_->emit(events::make_event(std::move(p), cfg_.run.name, rank_));
 }
@@ -603,12 +566,14 @@ events::FinishStatus Trainer::run() {
     rs.resumed_from_step = resumed_from_;
     emit(rs);
 
-    std::unique_ptr<GpuMonitor> gpu;
-    if (device_.is_cuda()) {
-      gpu = std::make_unique<GpuMonitor>(device_.has_index() ? device_.index() : 0,
-                                         [this](events::Payload p) { emit(std::move(p)); });
-      if (!gpu->reason().empty()) log(events::LogLevel::Info, "GPU telemetry off: " + gpu->reason());
-    }
+    // Joined before finish is emitted (end of this scope): no telemetry after it.
+    telemetry::TelemetryMonitor monitor(
+        device_.is_cuda() ? std::optional<int>(device_.has_index() ? device_.index() : 0)
+                          : std::nullopt,
+        [this](events::Payload p) { emit(std::move(p)); });
+    if (!monitor.gpu_off_reason().empty())
+      log(events::LogLevel::Info, "GPU telemetry off: " + monitor.gpu_off_reason() +
+                                      " (CPU and RAM only)");
 
     const auto& t = cfg_.train;
     int64_t last_eval = -1, last_ckpt = resumed_from_ ? *resumed_from_ : -1;

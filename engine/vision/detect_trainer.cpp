@@ -8,6 +8,7 @@
 #include <set>
 
 #include "engine/compat/torch_compat.h"
+#include "engine/telemetry/telemetry_monitor.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/schedule.h"
 #include "engine/vision/vision_error.h"
@@ -281,7 +282,9 @@ std::string DetectTrainer::save_checkpoint() {
 
 events::FinishStatus DetectTrainer::run() {
   const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<telemetry::TelemetryMonitor> monitor;  // gpu and host events, 1 Hz
   auto finish = [&](events::FinishStatus s) {
+    monitor.reset();  // joined: no telemetry after finish
     events::Finish f;
     f.status = s;
     f.step = step_;
@@ -300,6 +303,12 @@ events::FinishStatus DetectTrainer::run() {
     rs.params_active = rs.params_total;
     rs.resumed_from_step = resumed_from_;
     emit(rs);
+    monitor = std::make_unique<telemetry::TelemetryMonitor>(
+        device_.is_cuda() ? std::optional<int>(device_.has_index() ? device_.index() : 0)
+                          : std::nullopt,
+        [this](events::Payload p) { emit(std::move(p)); });
+    if (!monitor->gpu_off_reason().empty())
+      log(events::LogLevel::Info, "GPU telemetry off: " + monitor->gpu_off_reason());
     log(events::LogLevel::Info,
         "detector: " + std::to_string(train_.size()) + " training scans, " +
             std::to_string(val_.size()) + " evaluation scans" +
