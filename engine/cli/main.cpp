@@ -152,13 +152,14 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
   for (int64_t i = 0; i < warmup; ++i) loss0 = trainer.train_step().loss;
   r1::compat::cuda_reset_peak(dev);
   auto t0 = std::chrono::steady_clock::now();
-  double loss = 0, wait_ms = 0, early = 0, unused = 0;
+  double loss = 0, wait_ms = 0, early = 0, unused = 0, arm_ms = 0;
   for (int64_t i = 0; i < steps; ++i) {
     auto st = trainer.train_step();
     loss = st.loss;
     wait_ms += st.allreduce_wait_ms;
     early += st.buckets_early;
     unused += st.params_unused;
+    arm_ms += st.arm_ms;
   }
   double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tok = static_cast<double>(trainer.world_size() * steps * cfg.train.grad_accum *
@@ -185,10 +186,10 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
     for (size_t i = 0; i < late.size() && i < 6; ++i) names += (i ? ", " : "") + late[i];
     if (late.size() > 6) names += ", …";
     std::printf("overlap: %.1f gradient buckets of %zu started during backward (%.1f parameters "
-                "unused per step); %zu gradients not ready when it ended%s%s\n",
+                "unused per step, found in %.2f ms); %zu gradients not ready when it ended%s%s\n",
                 early / static_cast<double>(steps), trainer.gradient_buckets(),
-                unused / static_cast<double>(steps), late.size(), late.empty() ? "" : ": ",
-                names.c_str());
+                unused / static_cast<double>(steps), arm_ms / static_cast<double>(steps),
+                late.size(), late.empty() ? "" : ": ", names.c_str());
   }
   std::printf("TFLOP/s    %.2f (model FLOPs: 6·N_active + attention)\n", flops / 1e12);
   if (cfg.train.peak_tflops > 0)

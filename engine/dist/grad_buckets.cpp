@@ -5,12 +5,16 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <unordered_set>
 
 namespace r1::dist {
 
 GradBuckets::GradBuckets(ProcessGroup& pg, std::vector<torch::Tensor> params, int64_t bucket_bytes)
     : pg_(pg), params_(std::move(params)) {
+  if (const char* f = std::getenv("R1_DDP_FIND_UNUSED"); f && std::string(f) == "0")
+    find_unused_ = false;
   const size_t n = params_.size();
   bucket_of_.assign(n, 0);
   ready_.assign(n, false);
@@ -52,9 +56,10 @@ GradBuckets::~GradBuckets() {
 }
 
 void GradBuckets::arm(const at::Tensor& loss) {
+  const auto t0 = std::chrono::steady_clock::now();
   // Which gradient accumulators backward from `loss` will reach.
   std::vector<char> reached(params_.size(), 0);
-  if (loss.defined() && loss.grad_fn()) {
+  if (find_unused_ && loss.defined() && loss.grad_fn()) {
     std::vector<torch::autograd::Node*> stack{loss.grad_fn().get()};
     std::unordered_set<torch::autograd::Node*> seen;
     while (!stack.empty()) {
@@ -86,6 +91,8 @@ void GradBuckets::arm(const at::Tensor& loss) {
       ++last_unused_;
     }
   launch_ready_locked();  // a bucket of unused parameters only starts at once
+  last_arm_ms_ =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void GradBuckets::on_ready(size_t k) {

@@ -35,6 +35,7 @@ class GradBuckets {
   // that `loss` does not reach (an MoE expert no token chose on this rank) are ready at once:
   // found by walking the autograd graph, as DDP's find_unused_parameters does, so that they do
   // not hold back the buckets after theirs until backward ends.
+  // R1_DDP_FIND_UNUSED=0 skips the walk (A/B runs): unused parameters then wait for finish().
   void arm(const at::Tensor& loss);
   // After that backward: start what is left, wait for everything and write the averaged
   // gradients back into each parameter's .grad. Throws DistError when a collective fails.
@@ -47,6 +48,7 @@ class GradBuckets {
   // one of them at the front holds back every later bucket.
   size_t last_early() const { return last_early_; }
   size_t last_unused() const { return last_unused_; }  // parameters `loss` did not reach
+  double last_arm_ms() const { return last_arm_ms_; }  // arm()'s own time (the graph walk)
   const std::vector<size_t>& last_unready() const { return last_unready_; }
 
  private:
@@ -77,6 +79,8 @@ class GradBuckets {
   double last_wait_ms_ = 0;
   size_t last_early_ = 0;
   size_t last_unused_ = 0;
+  double last_arm_ms_ = 0;
+  bool find_unused_ = true;
   std::vector<size_t> last_unready_;
 };
 

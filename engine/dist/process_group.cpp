@@ -136,7 +136,9 @@ std::unique_ptr<ProcessGroup> create_process_group(const DistEnv& env, const tor
 #ifdef R1_HAVE_NCCL
     // A dead peer must end the job, not hang it: abort communicators on error or timeout.
     setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1", /*overwrite=*/0);
+#if TORCH_VERSION_MAJOR < 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 2)
     setenv("NCCL_ASYNC_ERROR_HANDLING", "1", 0);  // the name LibTorch < 2.2 reads
+#endif
     try {
       auto opts = c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = options.timeout;

@@ -385,6 +385,7 @@ StepStats Trainer::train_step() {
     s.allreduce_wait_ms = grad_buckets_->last_wait_ms();
     s.buckets_early = static_cast<int>(grad_buckets_->last_early());
     s.params_unused = static_cast<int>(grad_buckets_->last_unused());
+    s.arm_ms = grad_buckets_->last_arm_ms();
   }
   if (hooks_.after_backward) hooks_.after_backward(step_, model_);
 

@@ -34,6 +34,7 @@ struct StepStats {
   double allreduce_wait_ms = 0;  // data parallel: time blocked on the gradient all-reduce
   int buckets_early = 0;         // data parallel: buckets whose all-reduce began in backward
   int params_unused = 0;         // data parallel: parameters the loss did not reach (idle experts)
+  double arm_ms = 0;             // data parallel: time to find them (autograd graph walk)
   bool skipped = false;
   bool stop = false;  // some rank was asked to stop: every rank stops after this step
   std::vector<std::vector<double>> expert_load;
