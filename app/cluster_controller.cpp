@@ -6,6 +6,7 @@
 #include "engine/config/config.h"
 
 #include <QCoreApplication>
+#include <QMetaMethod>
 #include <QPointer>
 
 namespace r1::app {
@@ -37,18 +38,28 @@ widgets::JobRow jobRow(const r1::cluster::JobRecord& r) {
   return row;
 }
 
+qint64 stepsOf(const r1::cluster::JobRecord& r) {
+  try {
+    return r1::config_from_string(r.experiment_toml, r.id, r.overrides).train.steps;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 }  // namespace
 
 ClusterController::ClusterController(r1::cluster::LauncherOptions options, QObject* parent)
     : QObject(parent), launcher_(std::make_shared<r1::cluster::Launcher>(std::move(options))) {
   pool_.setMaxThreadCount(4);
   deliverTimer_.setInterval(50);
-  connect(&deliverTimer_, &QTimer::timeout, this, &ClusterController::deliver);
+  connect(&deliverTimer_, &QTimer::timeout, this, [this] { deliver(); });
   refreshJobs();
 }
 
 ClusterController::~ClusterController() {
-  monitor_.reset();  // stops following; the job runs on
+  deliverTimer_.stop();
+  acknowledgeDelivered(true);  // what was stored; the lines still pending are sent again
+  monitor_.reset();            // stops following; the job runs on
   pool_.waitForDone();
 }
 
@@ -326,6 +337,11 @@ void ClusterController::refreshJobs() {
   Q_EMIT jobsChanged();
 }
 
+qint64 ClusterController::totalSteps(const QString& jobId) const {
+  auto it = records_.find(jobId);
+  return it == records_.end() ? 0 : stepsOf(it->second);
+}
+
 QVector<widgets::RankRow> ClusterController::rankRows(const QString& jobId) const {
   QVector<widgets::RankRow> out;
   auto it = records_.find(jobId);
@@ -404,8 +420,8 @@ void ClusterController::stop(const QString& jobId) {
 
 void ClusterController::detach() {
   deliverTimer_.stop();
+  deliver(true);  // and acknowledged; what arrives after is sent again at the next attach
   monitor_.reset();
-  deliver();
   followed_.clear();
 }
 
@@ -417,6 +433,9 @@ void ClusterController::attach(const QString& jobId) {
     *pending_ = Pending{};
   }
   rankLines_.clear();
+  unacknowledged_.clear();
+  uncommitted_ = false;
+  unstored_ = false;
   auto launcher = launcher_;
   auto mu = pendingMu_;
   auto pending = pending_;
@@ -425,6 +444,7 @@ void ClusterController::attach(const QString& jobId) {
   cb.on_line = [mu, pending](const r1::cluster::RankLine& line) {
     std::lock_guard<std::mutex> lock(*mu);
     ++pending->lines[line.rank];
+    pending->delivered[line.rank] = {line.end_offset, line.line};
     if (!line.decoded.ok()) {
       pending->log << QStringLiteral("[rank %1] %2").arg(line.rank).arg(qs(line.error()));
       return;
@@ -463,9 +483,11 @@ void ClusterController::attach(const QString& jobId) {
           },
           Qt::QueuedConnection);
   };
-  runAsync(tr("Attaching to %1…").arg(jobId), [this, launcher, jobId, cb] {
+  r1::cluster::MonitorOptions options;
+  options.acknowledged = true;  // by deliver(), once the batch is stored
+  runAsync(tr("Attaching to %1…").arg(jobId), [this, launcher, jobId, cb, options] {
     std::shared_ptr<r1::cluster::JobMonitor> mon(
-        launcher->attach(jobId.toStdString(), cb, r1::cluster::MonitorOptions{}).release());
+        launcher->attach(jobId.toStdString(), cb, options).release());
     return std::function<void()>([this, jobId, mon] {
       monitor_ = mon;
       followed_ = jobId;
@@ -486,7 +508,7 @@ QString ClusterController::attachRunning() {
   return {};
 }
 
-void ClusterController::deliver() {
+void ClusterController::deliver(bool now) {
   Pending got;
   {
     std::lock_guard<std::mutex> lock(*pendingMu_);
@@ -494,8 +516,29 @@ void ClusterController::deliver() {
   }
   for (const auto& [rank, n] : got.lines) rankLines_[rank] += n;
   if (followed_.isEmpty()) return;
-  if (!got.events.isEmpty()) Q_EMIT jobEvents(followed_, got.events);
+  if (!got.events.isEmpty()) {
+    // Nobody stores them (the last window is gone): they and all after them are sent again at
+    // the next attach.
+    static const QMetaMethod events = QMetaMethod::fromSignal(&ClusterController::jobEvents);
+    if (!isSignalConnected(events)) unstored_ = true;
+    Q_EMIT jobEvents(followed_, got.events);
+  }
   if (!got.log.isEmpty()) Q_EMIT jobLog(followed_, got.log);
+  for (const auto& [rank, cursor] : got.delivered) unacknowledged_[rank] = cursor;
+  uncommitted_ = uncommitted_ || !got.events.isEmpty();
+  acknowledgeDelivered(now);
+}
+
+void ClusterController::acknowledgeDelivered(bool now) {
+  if (!monitor_ || unacknowledged_.empty() || unstored_) return;
+  if (uncommitted_ && commit_) {
+    if (!now && sinceCommit_.isValid() && sinceCommit_.elapsed() < kCommitEveryMs) return;
+    sinceCommit_.start();
+    if (!commit_()) return;  // not stored: acknowledged after a later commit
+  }
+  for (const auto& [rank, cursor] : unacknowledged_) monitor_->acknowledge(rank, cursor);
+  unacknowledged_.clear();
+  uncommitted_ = false;
 }
 
 void ClusterController::resume(const QString& jobId) {
@@ -504,11 +547,7 @@ void ClusterController::resume(const QString& jobId) {
   runAsync(tr("Resuming %1…").arg(jobId), [this, launcher, jobId] {
     auto rec = launcher->resume(jobId.toStdString());
     const QString id = qs(rec.id);
-    int64_t steps = 0;
-    try {
-      steps = r1::config_from_string(rec.experiment_toml, id.toStdString(), rec.overrides).train.steps;
-    } catch (const std::exception&) {
-    }
+    const qint64 steps = stepsOf(rec);
     return std::function<void()>([this, id, steps] {
       refreshJobs();
       Q_EMIT message(tr("Job %1 resumed from its last checkpoint.").arg(id), false);

@@ -5,10 +5,12 @@
 // lines reach the GUI thread in batches (at most every 50 ms). It outlives the main window (a
 // language switch rebuilds the window; the job keeps being followed).
 #include "app/event_metatype.h"
+#include "engine/cluster/follower.h"
 #include "engine/cluster/launcher.h"
 #include "engine/events/event.h"
 #include "widgets/cluster_models.h"
 
+#include <QElapsedTimer>
 #include <QObject>
 #include <QStringList>
 #include <QThreadPool>
@@ -67,9 +69,16 @@ class ClusterController final : public QObject {
   // Fingerprints the last host-key check saw for unknown nodes, by row.
   std::map<int, QStringList> unknownKeys() const;
   QString followedJob() const { return followed_; }
+  // train.steps of the job's experiment, overrides included; 0 when unknown.
+  qint64 totalSteps(const QString& jobId) const;
   bool busy() const { return !busy_.isEmpty(); }
   // Waits for the remote operations in flight (tests, shutdown); true when none is left.
   bool waitIdle(int msecs);
+  // Makes the events jobEvents has handed out durable (the run store's flush()); true once they
+  // are. Only then (at most every 250 ms) do their lines count as delivered in the job's record,
+  // so a workbench killed before storing them gets them again at the next attach. Without one,
+  // lines count as delivered once handed out.
+  void setEventsCommit(std::function<bool()> commit) { commit_ = std::move(commit); }
 
  Q_SIGNALS:
   void busyChanged(const QString& what);  // "" when idle
@@ -88,7 +97,11 @@ class ClusterController final : public QObject {
  private:
   // Runs work() on a worker thread, then done(result) on the GUI thread if this still exists.
   void runAsync(const QString& what, std::function<std::function<void()>()> work);
-  void deliver();
+  // Hands the pending lines out, then acknowledgeDelivered(now).
+  void deliver(bool now = false);
+  // Tells the monitor which lines handed out are stored (commit_ first, at most every
+  // kCommitEveryMs unless `now`).
+  void acknowledgeDelivered(bool now);
   void setBusy(const QString& what);
 
   std::shared_ptr<r1::cluster::Launcher> launcher_;
@@ -108,11 +121,18 @@ class ClusterController final : public QObject {
     QVector<r1::events::Event> events;
     QStringList log;
     std::map<int, qint64> lines;  // per rank
+    std::map<int, r1::cluster::RankCursor> delivered;  // per rank: past its last line here
   };
   std::shared_ptr<std::mutex> pendingMu_ = std::make_shared<std::mutex>();
   std::shared_ptr<Pending> pending_ = std::make_shared<Pending>();
   std::map<int, qint64> rankLines_;
   QTimer deliverTimer_;
+  std::function<bool()> commit_;
+  static constexpr int kCommitEveryMs = 250;
+  std::map<int, r1::cluster::RankCursor> unacknowledged_;  // delivered, not acknowledged yet
+  bool uncommitted_ = false;  // events among them: the commit comes first
+  bool unstored_ = false;     // events went out with nobody to store them: no more acknowledging
+  QElapsedTimer sinceCommit_;
 };
 
 }  // namespace r1::app

@@ -14,6 +14,7 @@
 #include <QInputDialog>
 #include <QLabel>
 #include <QMessageBox>
+#include <QPointer>
 #include <QProgressBar>
 #include <QStandardPaths>
 
@@ -30,9 +31,12 @@ QWidget* MainWindow::buildClusterPage() {
   connect(c, &ClusterController::jobsChanged, this, &MainWindow::refreshClusterPage);
   connect(c, &ClusterController::jobLaunched, this, &MainWindow::followClusterJob);
   connect(c, &ClusterController::jobAttached, this, [this](const QString& job) {
-    if (job != clusterJob_) followClusterJob(job, 0);
+    if (job != clusterJob_) followClusterJob(job, cluster_->totalSteps(job));
     clusterView_->selectJob(job);
   });
+  // A job's lines count as delivered once their events are in the store: a workbench killed
+  // before that gets them again when it re-attaches.
+  c->setEventsCommit([store = QPointer<RunStore>(store_)] { return store && store->flush(); });
   connect(c, &ClusterController::jobEvents, this,
           [this](const QString& job, const QVector<r1::events::Event>& events) {
             if (job == clusterJob_) onEvents(events);
@@ -136,7 +140,8 @@ QWidget* MainWindow::buildClusterPage() {
   connect(view, &widgets::ClusterView::jobSelected, this, [this](const QString&) { refreshClusterPage(); });
 
   refreshClusterPage();
-  if (!c->followedJob().isEmpty()) followClusterJob(c->followedJob(), 0);  // a rebuilt window
+  if (!c->followedJob().isEmpty())  // a rebuilt window
+    followClusterJob(c->followedJob(), c->totalSteps(c->followedJob()));
   return view;
 }
 

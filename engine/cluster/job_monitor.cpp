@@ -39,6 +39,8 @@ JobMonitor::JobMonitor(const Launcher& launcher, JobRecord record, std::unique_p
       callbacks_(std::move(callbacks)),
       options_(options),
       record_(std::move(record)) {
+  if (options_.acknowledged)
+    for (const auto& r : record_.ranks) acknowledged_[r.rank] = {r.offset, r.lines};
   const Profile profile = Launcher::record_profile(record_);
   for (std::size_t i = 0; i < record_.nodes.size(); ++i) {
     sessions_.push_back(std::make_unique<SshSession>(launcher_.session(profile, i)));
@@ -80,8 +82,31 @@ void JobMonitor::update(const JobUpdate& u) {
 void JobMonitor::save_locked() {
   if (!dirty_) return;
   std::lock_guard<std::mutex> lock(save_mutex_);
-  launcher_.store().save(record_);
+  if (options_.acknowledged) {
+    JobRecord saved = record_;
+    for (auto& r : saved.ranks) {
+      const RankCursor& a = acknowledged_[r.rank];
+      r.offset = a.offset;
+      r.lines = a.lines;
+    }
+    launcher_.store().save(saved);
+  } else {
+    launcher_.store().save(record_);
+  }
   dirty_ = false;
+}
+
+void JobMonitor::acknowledge(int rank, RankCursor upto) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!options_.acknowledged || !record_.rank(rank)) return;
+  RankCursor& a = acknowledged_[rank];
+  if (upto.lines <= a.lines) return;
+  a = upto;
+  dirty_ = true;
+  try {
+    save_locked();
+  } catch (const std::exception&) {  // saved with the next change; a re-attach resends at worst
+  }
 }
 
 void JobMonitor::on_line(std::size_t node, RankLine&& line) {

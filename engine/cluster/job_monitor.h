@@ -2,8 +2,9 @@
 // Follows one job: per node, a follower streams the ranks' node-side event logs from the
 // record's offsets (backfill, then live); once a second, one liveness pass per node (batched in
 // one ssh call) feeds the fault policy (job_rules.h). A failure is reported at once and, unless
-// told otherwise, every other rank is stopped. Offsets are saved as lines are delivered, so a
-// later attach sends exactly the lines not delivered yet.
+// told otherwise, every other rank is stopped. Offsets are saved as lines are delivered (or, with
+// MonitorOptions::acknowledged, as the consumer acknowledges them), so a later attach sends
+// exactly the lines not delivered (acknowledged) yet.
 //
 // Callbacks run on the monitor's threads, one at a time; they must not destroy the monitor.
 // Destroying the monitor stops following; the job keeps running on its nodes.
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +34,10 @@ struct MonitorOptions {
   std::chrono::milliseconds node_lost_after{4000};  // unreachable this long: the node is lost
   std::chrono::seconds stop_grace{10};
   bool stop_on_failure = true;  // stop the other ranks when one fails
+  // The record keeps as each rank's resume point the line last acknowledge()d rather than the
+  // line last delivered: for a consumer that stores lines asynchronously (the workbench's run
+  // store), so that lines it had not stored when it was killed are sent again at the next attach.
+  bool acknowledged = false;
 };
 
 struct JobUpdate {
@@ -69,6 +75,10 @@ class JobMonitor {
   // Stops the job on every node (blocks for the grace period at most, plus verification).
   void stop_job();
 
+  // With MonitorOptions::acknowledged: the consumer has stored `rank`'s lines up to `upto`
+  // (a cursor of a delivered RankLine: {end_offset, line}); saved at once.
+  void acknowledge(int rank, RankCursor upto);
+
  private:
   struct Follow;
 
@@ -87,6 +97,7 @@ class JobMonitor {
 
   mutable std::mutex mutex_;  // record_, follows_' flags
   JobRecord record_;
+  std::map<int, RankCursor> acknowledged_;  // by rank, with MonitorOptions::acknowledged
   bool dirty_ = false;
   std::vector<std::unique_ptr<Follow>> follows_;
   std::chrono::steady_clock::time_point final_since_{};

@@ -1,0 +1,326 @@
+// The workbench itself killed mid-job: a 2-rank r1-nano job runs on two loopback "nodes"
+// (tests/fixtures/sshd_fixture.sh); the real r1-workbench binary re-attaches to it at start-up
+// (private XDG dirs), stores some steps and is SIGKILLed; the job runs on unwatched; then the
+// workbench objects are built as app/main.cpp builds them and re-attach. Rank 0's node-side
+// events.jsonl and the run store must then agree: every step once, every log line once, the job
+// and the run completed. Screenshot: tests/tmp/workbench_reattach.png.
+#include "app/cluster_controller.h"
+#include "app/main_window.h"
+#include "app/run_store.h"
+#include "engine/cluster/launcher.h"
+#include "engine/events/event.h"
+#include "widgets/cluster_view.h"
+
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTabWidget>
+#include <QtTest/QtTest>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <set>
+#include <utility>
+
+namespace {
+
+namespace rc = r1::cluster;
+namespace ev = r1::events;
+
+const char* kUser = "r1node";
+constexpr int kSteps = 400;
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+QString run(const QString& cmd, int* rc = nullptr) {
+  QProcess p;
+  p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), cmd});
+  p.waitForFinished(60000);
+  if (rc) *rc = p.exitCode();
+  return QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError()).trimmed();
+}
+
+// What rank 0 wrote on its node, as the run store files it.
+struct NodeLog {
+  std::vector<qint64> steps;  // Step events, in order
+  int logs = 0;               // Log, Error and Sample events: a row of the logs table each
+  int checkpoints = 0;
+  bool finished = false;
+};
+
+NodeLog read_node_log(const QString& path) {
+  NodeLog out;
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) return out;
+  for (const QByteArray& l : f.readAll().split('\n')) {
+    if (l.isEmpty()) continue;
+    const auto d = ev::decode(std::string_view(l.constData(), std::size_t(l.size())));
+    if (!d.ok()) continue;
+    const auto& p = d.event->payload;
+    if (const auto* s = std::get_if<ev::Step>(&p)) out.steps.push_back(s->step);
+    out.logs += std::holds_alternative<ev::Log>(p) || std::holds_alternative<ev::Error>(p) ||
+                std::holds_alternative<ev::Sample>(p);
+    out.checkpoints += std::holds_alternative<ev::Checkpoint>(p);
+    out.finished = out.finished || std::holds_alternative<ev::Finish>(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+class TestWorkbenchReattach final : public QObject {
+  Q_OBJECT
+
+  // Short: the ssh control sockets live under it (XDG_RUNTIME_DIR/r1-ssh).
+  QTemporaryDir tmp_{QStringLiteral("/tmp/r1wbXXXXXX")};
+  QString dir_, sshd_;
+  bool started_ = false;
+  rc::Profile profile_;
+  QProcessEnvironment env_;  // the workbench's: private XDG dirs
+
+  QString shot(const QString& name) {
+    QDir().mkpath(QStringLiteral(R1_TEST_TMP));
+    return QStringLiteral(R1_TEST_TMP) + QLatin1Char('/') + name;
+  }
+
+  // Step rows of the job's run in the store, read through a read-only connection of its own
+  // (a RunStore would mark the live run interrupted).
+  int storedSteps(const QString& dbPath, const QString& job) {
+    const QString name = QStringLiteral("reattach-probe");
+    int n = -1;
+    {
+      QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+      db.setDatabaseName(dbPath);
+      db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=1000"));
+      if (db.open()) {
+        QSqlQuery q(db);
+        q.prepare(QStringLiteral("SELECT COUNT(*) FROM metrics m JOIN runs r ON m.run_id = r.id "
+                                 "WHERE r.name = ? AND m.key = 'loss'"));
+        q.addBindValue(job);
+        if (q.exec() && q.next()) n = q.value(0).toInt();
+        db.close();
+      }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return n;
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    if (::getuid() != 0)
+      QSKIP("needs root: the sshd fixture creates the user r1node (CI runs as root)");
+    if (!QFile::exists(QStringLiteral("/usr/sbin/sshd")))
+      QSKIP("/usr/sbin/sshd is missing: install openssh-server (setup.sh does)");
+    QVERIFY(tmp_.isValid());
+    dir_ = tmp_.path();
+    QFile::setPermissions(dir_, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner |
+                                    QFile::ReadOther | QFile::ExeOther | QFile::ReadGroup |
+                                    QFile::ExeGroup);
+    sshd_ = dir_ + QStringLiteral("/sshd");
+    int rc = 0;
+    const QString out = run(QStringLiteral("sh '%1' start '%2' %3 %4 127.0.0.6 127.0.0.7")
+                                .arg(QStringLiteral(R1_SSHD_FIXTURE), sshd_)
+                                .arg(free_port())
+                                .arg(QString::fromLatin1(kUser)),
+                            &rc);
+    QVERIFY2(rc == 0, qPrintable(out));
+    started_ = true;
+    const passwd* pw = ::getpwnam(kUser);
+    QVERIFY(pw);
+    QVERIFY(QDir().mkpath(dir_ + QStringLiteral("/work")));
+    QVERIFY(::chown(QFile::encodeName(dir_ + QStringLiteral("/work")).constData(), pw->pw_uid,
+                    pw->pw_gid) == 0);
+    QFile corpus(dir_ + QStringLiteral("/corpus.txt"));
+    QVERIFY(corpus.open(QIODevice::WriteOnly));
+    for (int i = 0; i < 80; ++i)
+      corpus.write(QStringLiteral("line %1: the workbench comes back for rank zero. 重连 %1\n")
+                       .arg(i % 9)
+                       .toUtf8());
+    corpus.close();
+
+    // The workbench's places, for the child and (qputenv) for this process alike.
+    env_ = QProcessEnvironment::systemEnvironment();
+    const std::pair<const char*, const char*> xdg[] = {{"XDG_STATE_HOME", "state"},
+                                                       {"XDG_DATA_HOME", "data"},
+                                                       {"XDG_CONFIG_HOME", "config"},
+                                                       {"XDG_RUNTIME_DIR", "runtime"}};
+    for (const auto& [var, sub] : xdg) {
+      const QString d = dir_ + QStringLiteral("/xdg/") + QString::fromLatin1(sub);
+      QVERIFY(QDir().mkpath(d));
+      QFile::setPermissions(d, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+      env_.insert(QString::fromLatin1(var), d);
+      qputenv(var, QFile::encodeName(d));
+    }
+    env_.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    env_.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+    env_.remove(QStringLiteral("LANGUAGE"));
+
+    const QString port =
+        run(QStringLiteral("awk '/^Port/ {print $2}' '%1/sshd_config'").arg(sshd_));
+    profile_.name = "reattach";
+    for (const char* host : {"127.0.0.6", "127.0.0.7"}) {
+      rc::Node n;
+      n.host = host;
+      n.name = std::string("node-") + (host[8] == '6' ? "a" : "b");
+      n.port = port.toInt();
+      n.user = kUser;
+      n.identity_file = (sshd_ + QStringLiteral("/client_ed25519")).toStdString();
+      n.slots = 1;
+      profile_.nodes.push_back(n);
+    }
+    profile_.known_hosts = (dir_ + QStringLiteral("/known_hosts")).toStdString();
+    profile_.ssh_config = "/dev/null";
+    profile_.worker = R1_WORKER;
+    profile_.remote_workdir = (dir_ + QStringLiteral("/work/jobs")).toStdString();
+    profile_.gloo_socket_ifname = "lo";
+    profile_.master_port = free_port();
+  }
+
+  void cleanupTestCase() {
+    if (started_)
+      run(QStringLiteral("sh '%1' stop '%2'").arg(QStringLiteral(R1_SSHD_FIXTURE), sshd_));
+  }
+
+  void killedWorkbenchReattaches() {
+    // The job, started headless into the state dir the workbench reads (default_state_dir()).
+    rc::Launcher launcher;
+    QCOMPARE(QString::fromStdString(launcher.store().dir()),
+             dir_ + QStringLiteral("/xdg/state/r1-workbench/jobs"));
+    const QString fp = run(
+        QStringLiteral("ssh-keygen -lf '%1/host_ed25519.pub' | awk '{print $2}'").arg(sshd_));
+    launcher.trust(profile_, {}, {fp.toStdString()});
+    rc::LaunchRequest req;
+    req.profile = profile_;
+    req.experiment_path = "reattach experiment";
+    req.experiment_toml = QStringLiteral(
+        "[run]\nname = \"reattach\"\n[model]\npreset = \"r1-nano\"\nvocab_size = 300\n"
+        "[data]\npaths = [\"%1/corpus.txt\"]\nseq_len = 16\nbatch_size = 4\nval_fraction = 0.2\n"
+        "cache_dir = \"%1/work/cache\"\n[train]\nsteps = %2\nthreads = 1\nwarmup_steps = 4\n"
+        "[eval]\nevery = 50\nbatches = 2\n[checkpoint]\nevery = 100\n")
+                              .arg(dir_)
+                              .arg(kSteps)
+                              .toStdString();
+    const rc::JobRecord launched = launcher.launch(req);
+    const QString job = QString::fromStdString(launched.id);
+    const QString log0 = QString::fromStdString(
+        launched.nodes[size_t(launched.rank(0)->node)].job_dir + "/rank0/events.jsonl");
+
+    // The workbench, started while the job runs: it re-attaches by itself and stores steps.
+    const QString dataDir = dir_ + QStringLiteral("/xdg/data/R1Workbench/r1-workbench");
+    const QString dbPath = dataDir + QStringLiteral("/runs.sqlite");
+    QProcess wb;
+    wb.setProcessEnvironment(env_);
+    wb.setProcessChannelMode(QProcess::MergedChannels);
+    wb.start(QStringLiteral(R1_WORKBENCH), {});
+    QVERIFY2(wb.waitForStarted(10000), qPrintable(wb.errorString()));
+    QTRY_VERIFY2_WITH_TIMEOUT(storedSteps(dbPath, job) >= 20 || wb.state() != QProcess::Running,
+                              qPrintable(QString::fromUtf8(wb.readAll())), 60000);
+    QVERIFY2(wb.state() == QProcess::Running, qPrintable(QString::fromUtf8(wb.readAll())));
+    // Killed the moment its job record moves on (what the next attach starts from): the worst
+    // time for a workbench that records lines as delivered before its store has them.
+    auto savedLines = [&] {
+      try {
+        return launcher.store().load(launched.id).rank(0)->lines;
+      } catch (const std::exception&) {  // read mid-rename: try again
+        return std::int64_t(-1);
+      }
+    };
+    std::int64_t before = -1;
+    while (before < 0) before = savedLines();
+    QElapsedTimer moved;
+    moved.start();
+    while (moved.elapsed() < 5000) {
+      const std::int64_t now = savedLines();
+      if (now > before) break;
+      QThread::msleep(1);
+    }
+    QVERIFY(::kill(pid_t(wb.processId()), SIGKILL) == 0);
+    QVERIFY(wb.waitForFinished(10000));
+    QCOMPARE(wb.exitStatus(), QProcess::CrashExit);
+    const int storedAtKill = storedSteps(dbPath, job);
+    const qint64 nodeAtKill = qint64(read_node_log(log0).steps.size());
+    qInfo("workbench killed: %d steps stored, %lld on the node", storedAtKill, nodeAtKill);
+    QVERIFY2(nodeAtKill < kSteps - 40, "the job must still run well after the kill");
+
+    // The job runs on unwatched: a backlog only the node-side log holds.
+    QTRY_VERIFY_WITH_TIMEOUT(qint64(read_node_log(log0).steps.size()) >= nodeAtKill + 60, 60000);
+
+    // Restart: the objects of app/main.cpp, in the same places.
+    QCoreApplication::setOrganizationName(QStringLiteral("R1Workbench"));
+    QCoreApplication::setApplicationName(QStringLiteral("r1-workbench"));
+    QCOMPARE(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation), dataDir);
+    r1::app::RunStore store(dbPath);
+    QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+    QCOMPARE(store.interruptedOnOpen(), 1);  // the killed workbench's run
+    r1::app::ClusterController cluster;
+    r1::app::MainWindow w(&store, &cluster);
+    w.resize(1400, 880);
+    w.show();
+    QCOMPARE(cluster.attachRunning(), job);
+    auto state = [&] {
+      for (const auto& j : cluster.jobRows())
+        if (j.id == job) return j.state;
+      return QString();
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(cluster.followedJob(), job, 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        state() == QLatin1String("completed") || state() == QLatin1String("failed"), 120000);
+    QCOMPARE(state(), QStringLiteral("completed"));
+
+    const NodeLog node = read_node_log(log0);
+    QVERIFY(node.finished);
+    QCOMPARE(qint64(node.steps.size()), qint64(kSteps));
+    QString runId;
+    for (const auto& info : store.runs())
+      if (info.name == job) runId = info.id;
+    QVERIFY2(!runId.isEmpty(), "the job has a run in the history");
+    QTRY_COMPARE_WITH_TIMEOUT(store.run(runId)->status, QStringLiteral("completed"), 10000);
+    store.flush();
+    const auto loss = store.metric(runId, QStringLiteral("loss"));
+    std::vector<qint64> stored;
+    for (const auto& m : loss) stored.push_back(m.step);
+    std::vector<qint64> onNode = node.steps;
+    std::sort(onNode.begin(), onNode.end());
+    QVERIFY2(std::set<qint64>(onNode.begin(), onNode.end()).size() == onNode.size(),
+             "rank 0 logged a step twice");
+    QVERIFY2(stored == onNode, qPrintable(QStringLiteral("%1 steps stored, %2 on the node (%3 "
+                                                         "stored when the workbench was killed)")
+                                              .arg(stored.size())
+                                              .arg(onNode.size())
+                                              .arg(storedAtKill)));
+    QCOMPARE(store.logs(runId).size(), node.logs);  // no log line lost or stored twice
+    QCOMPARE(store.checkpoints(runId).size(), node.checkpoints);
+    QCOMPARE(store.run(runId)->last_step, qint64(kSteps));
+
+    // What the user sees after the restart: the job completed, its ranks, the log.
+    auto* view = w.clusterView();
+    QVERIFY(view);
+    w.findChild<QTabWidget*>()->setCurrentWidget(view);
+    view->selectJob(job);
+    QCOMPARE(view->ranks()->rowCount(), 2);
+    QTest::qWait(300);
+    QVERIFY(w.grab().save(shot(QStringLiteral("workbench_reattach.png"))));
+    w.findChild<QTabWidget*>()->setCurrentIndex(0);  // Charts
+    QTest::qWait(300);
+    QVERIFY(w.grab().save(shot(QStringLiteral("workbench_reattach_charts.png"))));
+    cluster.detach();
+    cluster.waitIdle(30000);
+  }
+};
+
+QTEST_MAIN(TestWorkbenchReattach)
+#include "test_workbench_reattach.moc"
