@@ -1,8 +1,9 @@
 // The engine's fused operations against ATen on the GPU: values and gradients of RMSNorm and of
-// label-smoothed cross-entropy, kernels on vs off, in float32 and bfloat16, at odd sizes. Skips
+// label-smoothed cross-entropy, the fused AdamW step against torch::optim::AdamW + clipping, kernels on vs off, in float32 and bfloat16, at odd sizes. Skips
 // (saying why) where this build has no kernels or no GPU is visible.
 #include "engine/compat/torch_compat.h"
 #include "engine/model/ops/fused_ops.h"
+#include "engine/train/fused_adamw.h"
 
 #include <QtTest/QtTest>
 
@@ -27,6 +28,7 @@ class TestFusedOps final : public QObject {
 
  private Q_SLOTS:
   void init() {
+    if (std::string(QTest::currentTestFunction()) == "adamwStateIsTheOptimizers") return;  // CPU
     if (!ops::kernels_built())
       QSKIP("this build links no kernels (needs LibTorch with CUDA and nvcc): nothing to compare");
     if (!r1::compat::cuda_available()) QSKIP("no CUDA GPU visible");
@@ -104,6 +106,91 @@ class TestFusedOps final : public QObject {
     QVERIFY(std::abs(k.out.item<double>() - a.out.item<double>()) < 1e-4 * std::abs(a.out.item<double>()) + 1e-6);
     QCOMPARE(k.grad_x.scalar_type(), a.grad_x.scalar_type());
     QVERIFY(rel(k.grad_x, a.grad_x) < tol);
+  }
+
+  void adamwStateIsTheOptimizers() {
+    // The fused step reads and writes the torch::optim::AdamW object's own state (so checkpoints
+    // do not change); adamw_state must find what AdamW::step created, on any LibTorch.
+    auto a = torch::randn({5}).requires_grad_(true);
+    auto b = torch::randn({3}).requires_grad_(true);
+    torch::optim::AdamW opt({a, b}, torch::optim::AdamWOptions(1e-2));
+    QVERIFY(r1::train::adamw_state(opt, a) == nullptr);
+    a.mutable_grad() = torch::ones({5});
+    opt.step();
+    auto* s = r1::train::adamw_state(opt, a);
+    QVERIFY(s != nullptr);
+    QCOMPARE(s->step(), int64_t(1));
+    QVERIFY(torch::allclose(s->exp_avg(), torch::full({5}, 0.1)));  // (1 - 0.9) * 1
+    QVERIFY(r1::train::adamw_state(opt, b) == nullptr);  // no gradient: no state
+  }
+
+  void fusedAdamwMatchesAten_data() {
+    QTest::addColumn<double>("clip");
+    QTest::newRow("no clipping") << std::numeric_limits<double>::infinity();
+    QTest::newRow("clipped") << 0.5;
+  }
+  void fusedAdamwMatchesAten() {
+    // Two parameter groups as the trainer builds them (layered lr, weight decay on or off), odd
+    // sizes (one longer than a kernel chunk), 4 steps; one tensor gets no gradient at step 2 (its
+    // own step count falls behind: a second launch). Reference: clip_grad_norm_ + AdamW::step.
+    QFETCH(double, clip);
+    torch::manual_seed(11);
+    auto opts = torch::TensorOptions().device(torch::kCUDA);
+    const std::vector<std::vector<int64_t>> shapes = {{37, 5}, {65537}, {3}, {129, 64}};
+    std::vector<torch::Tensor> pa, pb;
+    for (const auto& sh : shapes) {
+      auto v = torch::randn(sh, opts);
+      pa.push_back(v.clone().requires_grad_(true));
+      pb.push_back(v.clone().requires_grad_(true));
+    }
+    auto make = [](std::vector<torch::Tensor>& p) {
+      std::vector<torch::optim::OptimizerParamGroup> groups;
+      auto o1 = std::make_unique<torch::optim::AdamWOptions>(3e-3);
+      o1->betas({0.9, 0.95}).eps(1e-8).weight_decay(0.1);
+      groups.emplace_back(std::vector<torch::Tensor>{p[0], p[1]}, std::move(o1));
+      auto o2 = std::make_unique<torch::optim::AdamWOptions>(1e-3);
+      o2->betas({0.9, 0.95}).eps(1e-8).weight_decay(0.0);
+      groups.emplace_back(std::vector<torch::Tensor>{p[2], p[3]}, std::move(o2));
+      return std::make_unique<torch::optim::AdamW>(
+          groups, torch::optim::AdamWOptions(3e-3).betas({0.9, 0.95}).eps(1e-8));
+    };
+    auto oa = make(pa), ob = make(pb);
+    for (int step = 1; step <= 4; ++step) {
+      for (size_t i = 0; i < pa.size(); ++i) {
+        pa[i].mutable_grad() = torch::Tensor();
+        pb[i].mutable_grad() = torch::Tensor();
+        if (step == 2 && i == 2) continue;  // no gradient this step
+        auto g = torch::randn(pa[i].sizes(), opts) * (1.0 + i);
+        pa[i].mutable_grad() = g.clone();
+        pb[i].mutable_grad() = g.clone();
+      }
+      std::vector<torch::Tensor> with_grad;
+      for (auto& p : pa)
+        if (p.grad().defined()) with_grad.push_back(p);
+      const double na = torch::nn::utils::clip_grad_norm_(with_grad, clip);
+      oa->step();
+      ops::set_kernels_enabled(true);
+      auto nb = r1::train::fused_adamw_step(*ob, clip);
+      QVERIFY2(nb.has_value(), "the fused step declined fp32 contiguous CUDA parameters");
+      QVERIFY(std::abs(*nb - na) <= 1e-5 * na);
+    }
+    for (size_t i = 0; i < pa.size(); ++i) {
+      const double e = rel(pb[i].detach(), pa[i].detach());
+      auto* pa_state = r1::train::adamw_state(*oa, pa[i]);
+      auto* pb_state = r1::train::adamw_state(*ob, pb[i]);
+      QVERIFY(pa_state && pb_state);
+      auto& sa = *pa_state;
+      auto& sb = *pb_state;
+      qInfo("tensor %zu: rel err param %.2e exp_avg %.2e exp_avg_sq %.2e (steps %lld)", i, e,
+            rel(sb.exp_avg(), sa.exp_avg()), rel(sb.exp_avg_sq(), sa.exp_avg_sq()),
+            static_cast<long long>(sb.step()));
+      QCOMPARE(sb.step(), sa.step());
+      QVERIFY(e < 1e-6);
+      QVERIFY(rel(sb.exp_avg(), sa.exp_avg()) < 1e-5);
+      QVERIFY(rel(sb.exp_avg_sq(), sa.exp_avg_sq()) < 1e-5);
+    }
+    ops::set_kernels_enabled(false);
+    QVERIFY(!r1::train::fused_adamw_step(*ob, clip).has_value());  // switched off: ATen path
   }
 };
 

@@ -8,6 +8,7 @@
 #include "engine/dist/process_group.h"
 #include "engine/model/ops/fused_ops.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/fused_adamw.h"
 #include "engine/train/schedule.h"
 #include "engine/telemetry/telemetry_monitor.h"
 
@@ -397,8 +398,12 @@ StepStats Trainer::train_step() {
   s.lr = group_lr_.empty() ? 0 : t.lr * factor;
   if (!s.skipped) {
     double max_norm = t.clip_grad > 0 ? t.clip_grad : std::numeric_limits<double>::infinity();
-    s.grad_norm = torch::nn::utils::clip_grad_norm_(params_, max_norm);
-    optim_->step();
+    if (auto norm = fused_adamw_step(*optim_, max_norm)) {  // kernels/adamw on CUDA
+      s.grad_norm = *norm;
+    } else {
+      s.grad_norm = torch::nn::utils::clip_grad_norm_(params_, max_norm);
+      optim_->step();
+    }
   } else {
     s.grad_norm = std::numeric_limits<double>::quiet_NaN();
   }
