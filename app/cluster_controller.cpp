@@ -501,11 +501,27 @@ QString ClusterController::attachRunning() {
   refreshJobs();
   for (const auto& row : jobRows_) {  // newest first
     if (row.state == QLatin1String("running") || row.state == QLatin1String("launching")) {
+      adoptJobProfile(row.id);
       attach(row.id);
       return row.id;
     }
   }
   return {};
+}
+
+void ClusterController::adoptJobProfile(const QString& jobId) {
+  // A restarted workbench has no profile open: show the nodes of the job it follows (from the
+  // file the job was launched with, when it is still there, else the copy in the job record).
+  if (!profile_.nodes.empty()) return;
+  auto it = records_.find(jobId);
+  if (it == records_.end()) return;
+  const auto& rec = it->second;
+  if (!rec.profile_path.empty() && loadProfile(qs(rec.profile_path), nullptr)) return;
+  try {
+    setProfile(r1::cluster::profile_from_string(rec.profile_toml, "job " + rec.id), QString());
+  } catch (const std::exception&) {
+    // A record whose profile no longer parses: the page stays empty, the job is still followed.
+  }
 }
 
 void ClusterController::deliver(bool now) {

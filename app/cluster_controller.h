@@ -60,7 +60,7 @@ class ClusterController final : public QObject {
   void detach();  // stop following (the job keeps running)
   // At start-up: follows the newest job its record says is running (the workbench was closed
   // or killed while it ran). Returns its id, or "" when there is none.
-  QString attachRunning();
+  QString attachRunning();  // also opens the job's profile when none is open
 
   // ---- what the page shows ----
   QVector<widgets::NodeRow> nodeRows() const;
@@ -95,6 +95,7 @@ class ClusterController final : public QObject {
   void jobStateChanged(const QString& jobId, const QString& state, const QString& cause);
 
  private:
+  void adoptJobProfile(const QString& jobId);
   // Runs work() on a worker thread, then done(result) on the GUI thread if this still exists.
   void runAsync(const QString& what, std::function<std::function<void()>()> work);
   // Hands the pending lines out, then acknowledgeDelivered(now).

@@ -271,6 +271,8 @@ class TestWorkbenchReattach final : public QObject {
     w.resize(1400, 880);
     w.show();
     QCOMPARE(cluster.attachRunning(), job);
+    // No profile was open: the page shows the job's nodes (its profile), not an empty table.
+    QCOMPARE(cluster.profile().nodes.size(), size_t(2));
     auto state = [&] {
       for (const auto& j : cluster.jobRows())
         if (j.id == job) return j.state;
