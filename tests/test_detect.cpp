@@ -85,10 +85,20 @@ class TestDetect : public QObject {
     auto grad_ok = [](const torch::Tensor& wt) {
       return wt.grad().defined() && wt.grad().abs().sum().item<double>() > 0;
     };
-    QVERIFY(grad_ok(f->b1->conv->weight));
-    QVERIFY(grad_ok(f->b3->conv->weight));
+    // At 1x1 the 1x1, 3x3 and atrous branches (4 channels each, GroupNorm with 4 groups) hold
+    // one value per group: normalised to 0, so they carry no signal and their convolutions no
+    // gradient — in exact arithmetic. What LibTorch computes is rounding noise amplified by
+    // 1/sqrt(eps): exactly 0 in 2.x, up to ~6e-3 in 1.13. So at 1x1 they must only stay finite;
+    // every other size must train them.
+    const bool one_value_per_group = h * w == 1;
+    auto branch_ok = [&](const torch::Tensor& wt) {
+      return one_value_per_group ? wt.grad().defined() && wt.grad().isfinite().all().item<bool>()
+                                 : grad_ok(wt);
+    };
+    QVERIFY(branch_ok(f->b1->conv->weight));
+    QVERIFY(branch_ok(f->b3->conv->weight));
     QCOMPARE(static_cast<int>(f->aspp->size()), 3);
-    for (const auto& m : *f->aspp) QVERIFY(grad_ok(m->as<ConvNormActImpl>()->conv->weight));
+    for (const auto& m : *f->aspp) QVERIFY(branch_ok(m->as<ConvNormActImpl>()->conv->weight));
     QVERIFY(grad_ok(f->pool_conv->weight));
     QVERIFY(grad_ok(f->aspp_project->conv->weight));
     QVERIFY(grad_ok(f->fuse->conv->weight));

@@ -6,6 +6,7 @@
 // for a few steps at test time, run over a phantom folder, cancelled, and given bad files.
 #include "app/language.h"
 #include "app/review_controller.h"
+#include "engine/compat/torch_compat.h"
 #include "engine/events/sink.h"
 #include "engine/train/checkpoint.h"
 #include "engine/vision/csv.h"
@@ -595,7 +596,12 @@ class TestReview final : public QObject {
     // The CSV reads back with the engine's reader: one row per detection of the same checkpoint
     // run by the engine directly, in scan order.
     const auto rows = r1::vision::read_luna_submission(csv.toStdString());
-    auto det = r1::vision::Detector::load(ckpt_.toStdString(), "cpu", {"decode.batch=4"});
+    // The same device and batch as the page's run (app/review_detect.cpp): CUDA where there is
+    // one, else the CPU with 4 slices per pass; the same computation gives the same rows.
+    const bool cuda = r1::compat::kTorchHasCuda && r1::compat::cuda_available();
+    auto det = r1::vision::Detector::load(
+        ckpt_.toStdString(), cuda ? "cuda" : "cpu",
+        cuda ? std::vector<std::string>{} : std::vector<std::string>{"decode.batch=4"});
     std::vector<r1::vision::LunaDetection> expect;
     for (const auto& sc : detScans_)
       for (const auto& c : det.detect(r1::vision::read_volume(sc.path)))

@@ -300,8 +300,14 @@ void JobMonitor::supervise() {
         std::lock_guard<std::mutex> lock(mutex_);
         JobRecord trial = record_;
         v = judge(trial, polls, std::chrono::duration<double>(options_.node_lost_after).count());
-        if (v.collateral_only && !deferred_collateral_) {
-          deferred_collateral_ = true;  // one more pass, to name the root cause if there is one
+        // Only collateral failures (a rank that ended "failed", e.g. its all-reduce lost a
+        // peer): the peer that caused it may not be seen dead yet — its exit is recorded a
+        // moment after the survivor's error. Wait a little (at least one more pass) to name
+        // the root cause if there is one.
+        if (v.collateral_only && !collateral_since_) collateral_since_ = now;
+        if (v.collateral_only &&
+            (!deferred_collateral_ || now - *collateral_since_ < kCollateralGrace)) {
+          deferred_collateral_ = true;
           v.state = record_.state;
         } else {
           record_ = std::move(trial);

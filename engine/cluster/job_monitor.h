@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,6 +104,8 @@ class JobMonitor {
   std::chrono::steady_clock::time_point final_since_{};
   bool announced_final_ = false;
   bool deferred_collateral_ = false;
+  std::optional<std::chrono::steady_clock::time_point> collateral_since_;
+  static constexpr std::chrono::milliseconds kCollateralGrace{1500};
 
   std::mutex callback_mutex_;
   std::mutex save_mutex_;
