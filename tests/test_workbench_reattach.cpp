@@ -14,13 +14,11 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTabWidget>
+#include "tests/loopback_nodes.h"
+
 #include <QtTest/QtTest>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <set>
@@ -31,28 +29,12 @@ namespace {
 namespace rc = r1::cluster;
 namespace ev = r1::events;
 
-const char* kUser = "r1node";
+using r1::test::free_port;
+using r1::test::run;
+const char* const kUser = r1::test::kNodeUser;
 constexpr int kSteps = 400;
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
-QString run(const QString& cmd, int* rc = nullptr) {
-  QProcess p;
-  p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), cmd});
-  p.waitForFinished(60000);
-  if (rc) *rc = p.exitCode();
-  return QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError()).trimmed();
-}
 
 // What rank 0 wrote on its node, as the run store files it.
 struct NodeLog {
@@ -88,7 +70,7 @@ class TestWorkbenchReattach final : public QObject {
   // Short: the ssh control sockets live under it (XDG_RUNTIME_DIR/r1-ssh).
   QTemporaryDir tmp_{QStringLiteral("/tmp/r1wbXXXXXX")};
   QString dir_, sshd_;
-  bool started_ = false;
+  r1::test::LoopbackNodes nodes_{QStringLiteral(R1_SSHD_FIXTURE)};
   rc::Profile profile_;
   QProcessEnvironment env_;  // the workbench's: private XDG dirs
 
@@ -121,29 +103,13 @@ class TestWorkbenchReattach final : public QObject {
 
  private Q_SLOTS:
   void initTestCase() {
-    if (::getuid() != 0)
-      QSKIP("needs root: the sshd fixture creates the user r1node (CI runs as root)");
-    if (!QFile::exists(QStringLiteral("/usr/sbin/sshd")))
-      QSKIP("/usr/sbin/sshd is missing: install openssh-server (setup.sh does)");
+    if (const QString why = r1::test::LoopbackNodes::unavailable(); !why.isEmpty())
+      QSKIP(qPrintable(why));
     QVERIFY(tmp_.isValid());
     dir_ = tmp_.path();
-    QFile::setPermissions(dir_, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner |
-                                    QFile::ReadOther | QFile::ExeOther | QFile::ReadGroup |
-                                    QFile::ExeGroup);
-    sshd_ = dir_ + QStringLiteral("/sshd");
-    int rc = 0;
-    const QString out = run(QStringLiteral("sh '%1' start '%2' %3 %4 127.0.0.6 127.0.0.7")
-                                .arg(QStringLiteral(R1_SSHD_FIXTURE), sshd_)
-                                .arg(free_port())
-                                .arg(QString::fromLatin1(kUser)),
-                            &rc);
-    QVERIFY2(rc == 0, qPrintable(out));
-    started_ = true;
-    const passwd* pw = ::getpwnam(kUser);
-    QVERIFY(pw);
-    QVERIFY(QDir().mkpath(dir_ + QStringLiteral("/work")));
-    QVERIFY(::chown(QFile::encodeName(dir_ + QStringLiteral("/work")).constData(), pw->pw_uid,
-                    pw->pw_gid) == 0);
+    const QString err = nodes_.start(dir_, {QStringLiteral("127.0.0.6"), QStringLiteral("127.0.0.7")});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    sshd_ = nodes_.sshd_dir();
     QFile corpus(dir_ + QStringLiteral("/corpus.txt"));
     QVERIFY(corpus.open(QIODevice::WriteOnly));
     for (int i = 0; i < 80; ++i)
@@ -190,10 +156,7 @@ class TestWorkbenchReattach final : public QObject {
     profile_.master_port = free_port();
   }
 
-  void cleanupTestCase() {
-    if (started_)
-      run(QStringLiteral("sh '%1' stop '%2'").arg(QStringLiteral(R1_SSHD_FIXTURE), sshd_));
-  }
+  void cleanupTestCase() { nodes_.stop(); }
 
   void killedWorkbenchReattaches() {
     // The job, started headless into the state dir the workbench reads (default_state_dir()).
