@@ -32,18 +32,8 @@ QColor stateColor(const QString& s) {
 
 // ---- nodes --------------------------------------------------------------------------------
 
-void NodeTableModel::setRows(const QVector<NodeRow>& rows) {
-    if (rows.size() != rows_.size()) {
-        beginResetModel();
-        rows_ = rows;
-        endResetModel();
-        return;
-    }
-    rows_ = rows;
-    if (!rows_.isEmpty()) Q_EMIT dataChanged(index(0, 0), index(rows_.size() - 1, ColumnCount - 1));
-}
+void NodeTableModel::setRows(const QVector<NodeRow>& rows) { replaceRows(rows); }
 
-int NodeTableModel::rowCount(const QModelIndex& p) const { return p.isValid() ? 0 : rows_.size(); }
 int NodeTableModel::columnCount(const QModelIndex& p) const { return p.isValid() ? 0 : ColumnCount; }
 
 QVariant NodeTableModel::headerData(int section, Qt::Orientation o, int role) const {
@@ -123,16 +113,7 @@ QVariant NodeTableModel::data(const QModelIndex& index, int role) const {
 // ---- jobs ---------------------------------------------------------------------------------
 
 void JobTableModel::setRows(const QVector<JobRow>& rows) {
-    bool sameIds = rows.size() == rows_.size();
-    for (int i = 0; sameIds && i < rows.size(); ++i) sameIds = rows[i].id == rows_[i].id;
-    if (!sameIds) {
-        beginResetModel();
-        rows_ = rows;
-        endResetModel();
-        return;
-    }
-    rows_ = rows;
-    if (!rows_.isEmpty()) Q_EMIT dataChanged(index(0, 0), index(rows_.size() - 1, ColumnCount - 1));
+    replaceRows(rows, [](const JobRow& a, const JobRow& b) { return a.id == b.id; });
 }
 
 int JobTableModel::rowOf(const QString& id) const {
@@ -141,7 +122,6 @@ int JobTableModel::rowOf(const QString& id) const {
     return -1;
 }
 
-int JobTableModel::rowCount(const QModelIndex& p) const { return p.isValid() ? 0 : rows_.size(); }
 int JobTableModel::columnCount(const QModelIndex& p) const { return p.isValid() ? 0 : ColumnCount; }
 
 QVariant JobTableModel::headerData(int section, Qt::Orientation o, int role) const {
@@ -184,18 +164,8 @@ QVariant JobTableModel::data(const QModelIndex& index, int role) const {
 
 // ---- ranks --------------------------------------------------------------------------------
 
-void RankTableModel::setRows(const QVector<RankRow>& rows) {
-    if (rows.size() != rows_.size()) {
-        beginResetModel();
-        rows_ = rows;
-        endResetModel();
-        return;
-    }
-    rows_ = rows;
-    if (!rows_.isEmpty()) Q_EMIT dataChanged(index(0, 0), index(rows_.size() - 1, ColumnCount - 1));
-}
+void RankTableModel::setRows(const QVector<RankRow>& rows) { replaceRows(rows); }
 
-int RankTableModel::rowCount(const QModelIndex& p) const { return p.isValid() ? 0 : rows_.size(); }
 int RankTableModel::columnCount(const QModelIndex& p) const { return p.isValid() ? 0 : ColumnCount; }
 
 QString RankTableModel::statusText(const RankRow& r) {

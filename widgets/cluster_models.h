@@ -2,7 +2,8 @@
 // Item models of the Cluster page: the nodes of a profile with what probing and the host-key
 // check found, the jobs launched from this machine, and the ranks of one job. The app fills
 // them from the launcher (engine/cluster); these know nothing of SSH or threads.
-#include <QAbstractTableModel>
+#include "widgets/row_table_model.h"
+
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -27,20 +28,17 @@ struct NodeRow {
     QString worker;  // "r1-worker 0.1.0 · libtorch 2.11.0" or what is wrong
 };
 
-class NodeTableModel final : public QAbstractTableModel {
+class NodeTableModel final : public RowTableModel<NodeRow> {
     Q_OBJECT
 public:
     enum Column { Node, Address, Ranks, HostKey, Health, Latency, Os, Cpus, Memory, Gpus, Cuda, Worker, ColumnCount };
-    using QAbstractTableModel::QAbstractTableModel;
+    using RowTableModel::RowTableModel;
     void setRows(const QVector<NodeRow>& rows);
-    const QVector<NodeRow>& rows() const { return rows_; }
-    int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation o, int role = Qt::DisplayRole) const override;
 
 private:
-    QVector<NodeRow> rows_;
 };
 
 struct JobRow {
@@ -51,22 +49,19 @@ struct JobRow {
     qint64 checkpointStep = -1;
 };
 
-class JobTableModel final : public QAbstractTableModel {
+class JobTableModel final : public RowTableModel<JobRow> {
     Q_OBJECT
 public:
     enum Column { Id, State, Ranks, Started, Checkpoint, Cause, ColumnCount };
     enum Role { IdRole = Qt::UserRole };
-    using QAbstractTableModel::QAbstractTableModel;
+    using RowTableModel::RowTableModel;
     void setRows(const QVector<JobRow>& rows);  // keeps rows in place when only fields change
-    const QVector<JobRow>& rows() const { return rows_; }
     int rowOf(const QString& id) const;
-    int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation o, int role = Qt::DisplayRole) const override;
 
 private:
-    QVector<JobRow> rows_;
 };
 
 struct RankRow {
@@ -80,21 +75,18 @@ struct RankRow {
     QString lastError;
 };
 
-class RankTableModel final : public QAbstractTableModel {
+class RankTableModel final : public RowTableModel<RankRow> {
     Q_OBJECT
 public:
     enum Column { Rank, Node, LocalRank, Pid, Status, Lines, LastError, ColumnCount };
-    using QAbstractTableModel::QAbstractTableModel;
+    using RowTableModel::RowTableModel;
     void setRows(const QVector<RankRow>& rows);
-    const QVector<RankRow>& rows() const { return rows_; }
-    int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation o, int role = Qt::DisplayRole) const override;
     static QString statusText(const RankRow& r);
 
 private:
-    QVector<RankRow> rows_;
 };
 
 }  // namespace r1::widgets

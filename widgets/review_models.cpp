@@ -35,19 +35,9 @@ QColor decisionColor(ReviewDecision d) {
 // ---- scans --------------------------------------------------------------------------------
 
 void ScanListModel::setRows(const QVector<ScanRow>& rows) {
-    bool sameIds = rows.size() == rows_.size();
-    for (int i = 0; sameIds && i < rows.size(); ++i) sameIds = rows[i].id == rows_[i].id;
-    if (!sameIds) {
-        beginResetModel();
-        rows_ = rows;
-        endResetModel();
-        return;
-    }
-    rows_ = rows;
-    if (!rows_.isEmpty()) Q_EMIT dataChanged(index(0, 0), index(rows_.size() - 1, ColumnCount - 1));
+    replaceRows(rows, [](const ScanRow& a, const ScanRow& b) { return a.id == b.id; });
 }
 
-int ScanListModel::rowCount(const QModelIndex& p) const { return p.isValid() ? 0 : rows_.size(); }
 int ScanListModel::columnCount(const QModelIndex& p) const { return p.isValid() ? 0 : ColumnCount; }
 
 QVariant ScanListModel::headerData(int section, Qt::Orientation o, int role) const {
@@ -108,16 +98,8 @@ QString CandidateTableModel::keyOf(const CandidateRow& r) {
 }
 
 void CandidateTableModel::setRows(const QVector<CandidateRow>& rows) {
-    bool sameKeys = rows.size() == rows_.size();
-    for (int i = 0; sameKeys && i < rows.size(); ++i) sameKeys = keyOf(rows[i]) == keyOf(rows_[i]);
-    if (!sameKeys) {
-        beginResetModel();
-        rows_ = rows;
-        endResetModel();
-        return;
-    }
-    rows_ = rows;
-    if (!rows_.isEmpty()) Q_EMIT dataChanged(index(0, 0), index(rows_.size() - 1, ColumnCount - 1));
+    replaceRows(rows,
+                [](const CandidateRow& a, const CandidateRow& b) { return keyOf(a) == keyOf(b); });
 }
 
 int CandidateTableModel::rowOf(const QString& key) const {
@@ -126,7 +108,6 @@ int CandidateTableModel::rowOf(const QString& key) const {
     return -1;
 }
 
-int CandidateTableModel::rowCount(const QModelIndex& p) const { return p.isValid() ? 0 : rows_.size(); }
 int CandidateTableModel::columnCount(const QModelIndex& p) const { return p.isValid() ? 0 : ColumnCount; }
 
 QVariant CandidateTableModel::headerData(int section, Qt::Orientation o, int role) const {

@@ -2,7 +2,8 @@
 // Item models of the Review page: the scans of the open folder with their review progress, and
 // the candidates of the current scan with their decisions. The app fills them; they know nothing
 // of volumes, files or threads.
-#include <QAbstractTableModel>
+#include "widgets/row_table_model.h"
+
 #include <QString>
 #include <QVector>
 
@@ -21,20 +22,17 @@ struct ScanRow {
     QString problem;
 };
 
-class ScanListModel final : public QAbstractTableModel {
+class ScanListModel final : public RowTableModel<ScanRow> {
     Q_OBJECT
 public:
     enum Column { Scan, Nodules, Candidates, Reviewed, Accepted, Rejected, Missed, ColumnCount };
-    using QAbstractTableModel::QAbstractTableModel;
+    using RowTableModel::RowTableModel;
     void setRows(const QVector<ScanRow>& rows);  // keeps the rows in place when only counts change
-    const QVector<ScanRow>& rows() const { return rows_; }
-    int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation o, int role = Qt::DisplayRole) const override;
 
 private:
-    QVector<ScanRow> rows_;
 };
 
 struct CandidateRow {
@@ -46,23 +44,20 @@ struct CandidateRow {
     ReviewDecision decision = ReviewDecision::Pending;
 };
 
-class CandidateTableModel final : public QAbstractTableModel {
+class CandidateTableModel final : public RowTableModel<CandidateRow> {
     Q_OBJECT
 public:
     enum Column { Id, Slice, Score, Decision, ColumnCount };
     enum Role { KeyRole = Qt::UserRole };  // "c<id>" or "m<id>": unique over both kinds
-    using QAbstractTableModel::QAbstractTableModel;
+    using RowTableModel::RowTableModel;
     void setRows(const QVector<CandidateRow>& rows);
-    const QVector<CandidateRow>& rows() const { return rows_; }
     int rowOf(const QString& key) const;  // -1 when absent
     static QString keyOf(const CandidateRow& r);
-    int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation o, int role = Qt::DisplayRole) const override;
 
 private:
-    QVector<CandidateRow> rows_;
 };
 
 }  // namespace r1::widgets
