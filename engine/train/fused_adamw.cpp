@@ -52,9 +52,12 @@ std::optional<double> fused_adamw_step(torch::optim::AdamW& opt, double max_norm
     const torch::optim::AdamWOptions* options = nullptr;
   };
   std::vector<Item> items;
+  const torch::optim::AdamWOptions* first = nullptr;
   for (auto& group : opt.param_groups()) {
     const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
     if (o.amsgrad()) return std::nullopt;
+    if (!first) first = &o;  // one launch shares betas and eps (per tensor: lr, weight decay)
+    if (o.betas() != first->betas() || o.eps() != first->eps()) return std::nullopt;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;  // as ATen's AdamW: no gradient, no step
       const auto& g = p.grad();
@@ -107,12 +110,7 @@ std::optional<double> fused_adamw_step(torch::optim::AdamW& opt, double max_norm
     t.weight_decay = static_cast<float>(it.options->weight_decay());
     by_step[it.state->step()].push_back(t);
   }
-  const auto& o0 = *items.front().options;
-  for (auto& it : items)  // one launch shares betas and eps (per tensor: lr, weight decay)
-    if (it.options->betas() != o0.betas() || it.options->eps() != o0.eps()) {
-      for (auto& back : items) back.state->step(back.state->step() - 1);
-      return std::nullopt;
-    }
+  const auto& o0 = *first;
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
   for (auto& [step, tensors] : by_step) {
     kernels::AdamWOptions ko;
