@@ -3,6 +3,8 @@
 // sshd_fixture.sh started in a folder of its own (generated host and client keys, the user
 // r1node, one free port) on some of 127.0.0.2, 127.0.0.3 …, plus a work folder the node user
 // owns. Needs root (the fixture creates the user) and Debian's openssh-server.
+#include "engine/cluster/profile.h"
+
 #include <QDir>
 #include <QFile>
 #include <QProcess>
@@ -62,6 +64,8 @@ class LoopbackNodes {
     QFile::setPermissions(dir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner |
                                    QFile::ReadOther | QFile::ExeOther | QFile::ReadGroup |
                                    QFile::ExeGroup);
+    dir_ = dir;
+    addresses_ = addresses;
     sshd_ = dir + QStringLiteral("/sshd");
     int rc = 0;
     const QString out = run(QStringLiteral("sh '%1' start '%2' %3 %4 %5")
@@ -89,12 +93,37 @@ class LoopbackNodes {
   QString port() const {
     return run(QStringLiteral("awk '/^Port/ {print $2}' '%1/sshd_config'").arg(sshd_));
   }
+  // A profile of these nodes (node-a, node-b, … one CPU slot each) as the workbench's tests
+  // use it: the fixture's client key, known_hosts and work folder under the started folder, no
+  // ssh config, Gloo over loopback.
+  r1::cluster::Profile profile(const std::string& name, const std::string& worker) const {
+    r1::cluster::Profile p;
+    p.name = name;
+    const int port_number = port().toInt();
+    for (int i = 0; i < addresses_.size(); ++i) {
+      r1::cluster::Node n;
+      n.host = addresses_[i].toStdString();
+      n.name = std::string("node-") + static_cast<char>('a' + i);
+      n.port = port_number;
+      n.user = kNodeUser;
+      n.identity_file = (sshd_ + QStringLiteral("/client_ed25519")).toStdString();
+      n.slots = 1;
+      p.nodes.push_back(n);
+    }
+    p.known_hosts = (dir_ + QStringLiteral("/known_hosts")).toStdString();
+    p.ssh_config = "/dev/null";
+    p.worker = worker;
+    p.remote_workdir = (dir_ + QStringLiteral("/work/jobs")).toStdString();
+    p.gloo_socket_ifname = "lo";
+    return p;
+  }
   QString host_key_fingerprint() const {
     return run(QStringLiteral("ssh-keygen -lf '%1/host_ed25519.pub' | awk '{print $2}'").arg(sshd_));
   }
 
  private:
-  QString fixture_, sshd_;
+  QString fixture_, dir_, sshd_;
+  QStringList addresses_;
   bool started_ = false;
 };
 

@@ -19,8 +19,6 @@
 namespace {
 
 using r1::test::free_port;
-using r1::test::run;
-const char* const kUser = r1::test::kNodeUser;
 
 
 
@@ -30,7 +28,7 @@ class TestClusterPage final : public QObject {
   Q_OBJECT
 
   QTemporaryDir tmp_{QDir::tempPath() + QStringLiteral("/r1-cluster-page-XXXXXX")};
-  QString dir_, sshd_;
+  QString dir_;
   r1::test::LoopbackNodes nodes_{QStringLiteral(R1_SSHD_FIXTURE)};
 
   QString shot(const QString& name) {
@@ -46,7 +44,6 @@ class TestClusterPage final : public QObject {
     dir_ = tmp_.path();
     const QString err = nodes_.start(dir_, {QStringLiteral("127.0.0.4"), QStringLiteral("127.0.0.5")});
     QVERIFY2(err.isEmpty(), qPrintable(err));
-    sshd_ = nodes_.sshd_dir();
     QFile corpus(dir_ + QStringLiteral("/corpus.txt"));
     QVERIFY(corpus.open(QIODevice::WriteOnly));
     for (int i = 0; i < 80; ++i)
@@ -56,24 +53,7 @@ class TestClusterPage final : public QObject {
   void cleanupTestCase() { nodes_.stop(); }
 
   void trustProbeLaunchFollow() {
-    const QString port = run(QStringLiteral("awk '/^Port/ {print $2}' '%1/sshd_config'").arg(sshd_));
-    r1::cluster::Profile profile;
-    profile.name = "loopback";
-    for (const char* host : {"127.0.0.4", "127.0.0.5"}) {
-      r1::cluster::Node n;
-      n.host = host;
-      n.name = std::string("node-") + (host[8] == '4' ? "a" : "b");
-      n.port = port.toInt();
-      n.user = kUser;
-      n.identity_file = (sshd_ + QStringLiteral("/client_ed25519")).toStdString();
-      n.slots = 1;
-      profile.nodes.push_back(n);
-    }
-    profile.known_hosts = (dir_ + QStringLiteral("/known_hosts")).toStdString();
-    profile.ssh_config = "/dev/null";
-    profile.worker = R1_WORKER;
-    profile.remote_workdir = (dir_ + QStringLiteral("/work/jobs")).toStdString();
-    profile.gloo_socket_ifname = "lo";
+    r1::cluster::Profile profile = nodes_.profile("loopback", R1_WORKER);
 
     r1::cluster::LauncherOptions lo;
     lo.state_dir = (dir_ + QStringLiteral("/state")).toStdString();
@@ -96,7 +76,7 @@ class TestClusterPage final : public QObject {
     cluster.checkHostKeys();
     QTRY_VERIFY_WITH_TIMEOUT(!cluster.busy(), 60000);
     QCOMPARE(cell(0, r1::widgets::NodeTableModel::HostKey), QStringLiteral("not trusted yet"));
-    const QString expected = run(QStringLiteral("ssh-keygen -lf '%1/host_ed25519.pub' | awk '{print $2}'").arg(sshd_));
+    const QString expected = nodes_.host_key_fingerprint();
     const auto unknown = cluster.unknownKeys();
     QCOMPARE(int(unknown.size()), 2);
     QVERIFY(unknown.at(0).contains(expected));

@@ -30,8 +30,6 @@ namespace rc = r1::cluster;
 namespace ev = r1::events;
 
 using r1::test::free_port;
-using r1::test::run;
-const char* const kUser = r1::test::kNodeUser;
 constexpr int kSteps = 400;
 
 
@@ -69,7 +67,7 @@ class TestWorkbenchReattach final : public QObject {
 
   // Short: the ssh control sockets live under it (XDG_RUNTIME_DIR/r1-ssh).
   QTemporaryDir tmp_{QStringLiteral("/tmp/r1wbXXXXXX")};
-  QString dir_, sshd_;
+  QString dir_;
   r1::test::LoopbackNodes nodes_{QStringLiteral(R1_SSHD_FIXTURE)};
   rc::Profile profile_;
   QProcessEnvironment env_;  // the workbench's: private XDG dirs
@@ -109,7 +107,6 @@ class TestWorkbenchReattach final : public QObject {
     dir_ = tmp_.path();
     const QString err = nodes_.start(dir_, {QStringLiteral("127.0.0.6"), QStringLiteral("127.0.0.7")});
     QVERIFY2(err.isEmpty(), qPrintable(err));
-    sshd_ = nodes_.sshd_dir();
     QFile corpus(dir_ + QStringLiteral("/corpus.txt"));
     QVERIFY(corpus.open(QIODevice::WriteOnly));
     for (int i = 0; i < 80; ++i)
@@ -135,24 +132,7 @@ class TestWorkbenchReattach final : public QObject {
     env_.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
     env_.remove(QStringLiteral("LANGUAGE"));
 
-    const QString port =
-        run(QStringLiteral("awk '/^Port/ {print $2}' '%1/sshd_config'").arg(sshd_));
-    profile_.name = "reattach";
-    for (const char* host : {"127.0.0.6", "127.0.0.7"}) {
-      rc::Node n;
-      n.host = host;
-      n.name = std::string("node-") + (host[8] == '6' ? "a" : "b");
-      n.port = port.toInt();
-      n.user = kUser;
-      n.identity_file = (sshd_ + QStringLiteral("/client_ed25519")).toStdString();
-      n.slots = 1;
-      profile_.nodes.push_back(n);
-    }
-    profile_.known_hosts = (dir_ + QStringLiteral("/known_hosts")).toStdString();
-    profile_.ssh_config = "/dev/null";
-    profile_.worker = R1_WORKER;
-    profile_.remote_workdir = (dir_ + QStringLiteral("/work/jobs")).toStdString();
-    profile_.gloo_socket_ifname = "lo";
+    profile_ = nodes_.profile("reattach", R1_WORKER);
     profile_.master_port = free_port();
   }
 
@@ -163,8 +143,7 @@ class TestWorkbenchReattach final : public QObject {
     rc::Launcher launcher;
     QCOMPARE(QString::fromStdString(launcher.store().dir()),
              dir_ + QStringLiteral("/xdg/state/r1-workbench/jobs"));
-    const QString fp = run(
-        QStringLiteral("ssh-keygen -lf '%1/host_ed25519.pub' | awk '{print $2}'").arg(sshd_));
+    const QString fp = nodes_.host_key_fingerprint();
     launcher.trust(profile_, {}, {fp.toStdString()});
     rc::LaunchRequest req;
     req.profile = profile_;
