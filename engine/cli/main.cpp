@@ -145,9 +145,7 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
   opt.dist = r1::dist::dist_env_from_environment();  // data-parallel benchmarks (torchrun vars)
   r1::train::Trainer trainer(cfg, std::make_shared<r1::events::NullSink>(), {}, opt);
   trainer.setup();
-  const torch::Device dev = cfg.train.device == "cpu" ? torch::Device(torch::kCPU)
-                            : torch::Device(cfg.train.device == "cuda" ? "cuda:0"
-                                                                       : cfg.train.device);
+  const torch::Device dev = trainer.device();  // a data-parallel rank's own GPU
   double loss0 = 0;
   for (int64_t i = 0; i < warmup; ++i) loss0 = trainer.train_step().loss;
   r1::compat::cuda_reset_peak(dev);

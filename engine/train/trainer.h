@@ -85,6 +85,7 @@ class Trainer {
   const data::PreparedData& data() const { return *data_; }
   int rank() const { return rank_; }
   int world_size() const { return world_; }
+  const torch::Device& device() const { return device_; }  // after setup(): this rank's device
   // Data parallel: names of the parameters whose gradient was not ready when the last backward
   // ended (they hold back the bucket overlap; empty when all arrived).
   std::vector<std::string> late_gradients() const;
