@@ -1,9 +1,15 @@
 // The engine's fused operations against ATen on the GPU: values and gradients of RMSNorm and of
-// label-smoothed cross-entropy, the fused AdamW step against torch::optim::AdamW + clipping, kernels on vs off, in float32 and bfloat16, at odd sizes. Skips
-// (saying why) where this build has no kernels or no GPU is visible.
+// label-smoothed cross-entropy, the fused AdamW step against torch::optim::AdamW + clipping, the
+// routed experts (routing, permutation, combination) and the grouped expert GEMM against the
+// per-expert loop; kernels on vs off, in float32 and bfloat16, at odd sizes. Skips (saying why)
+// where this build has no kernels or no GPU is visible.
 #include "engine/compat/torch_compat.h"
+#include "engine/model/layers.h"
+#include "engine/model/moe.h"
 #include "engine/model/ops/fused_ops.h"
+#include "engine/model/ops/moe_ops.h"
 #include "engine/train/fused_adamw.h"
+#include "model_test_util.h"
 
 #include <QtTest/QtTest>
 
@@ -33,7 +39,10 @@ class TestFusedOps final : public QObject {
       QSKIP("this build links no kernels (needs LibTorch with CUDA and nvcc): nothing to compare");
     if (!r1::compat::cuda_available()) QSKIP("no CUDA GPU visible");
   }
-  void cleanup() { ops::set_kernels_enabled(true); }
+  void cleanup() {
+    ops::set_kernels_enabled(true);
+    ops::set_grouped_gemm_enabled(true);
+  }
 
   void rmsNormMatchesAten_data() {
     QTest::addColumn<int>("rows");
@@ -122,6 +131,150 @@ class TestFusedOps final : public QObject {
     QCOMPARE(s->step(), int64_t(1));
     QVERIFY(torch::allclose(s->exp_avg(), torch::full({5}, 0.1)));  // (1 - 0.9) * 1
     QVERIFY(r1::train::adamw_state(opt, b) == nullptr);  // no gradient: no state
+  }
+
+  void ropeMatchesAten_data() {
+    QTest::addColumn<bool>("bf16");
+    QTest::addColumn<int>("heads");
+    QTest::newRow("f32 q_pe view, 5 heads") << false << 5;
+    QTest::newRow("bf16 q_pe view, 5 heads") << true << 5;
+    QTest::newRow("bf16 k_pe view, 1 head") << true << 1;
+  }
+  void ropeMatchesAten() {
+    // The decoupled RoPE part as MLA takes it: a view into a wider [B, T, H, dn + dr] tensor,
+    // rotated in place of the copy-and-stack of apply_rope's ATen path; values and gradients.
+    QFETCH(bool, bf16);
+    QFETCH(int, heads);
+    torch::manual_seed(heads + (bf16 ? 1 : 0));
+    const int64_t B = 3, T = 77, dn = 24, dr = 16;
+    auto opts = torch::TensorOptions().device(torch::kCUDA);
+    auto rope = make_rope(T + 5, dr, 10000.0, torch::kCUDA);
+    auto base0 = torch::randn({B, T, heads, dn + dr}, opts).to(bf16 ? torch::kBFloat16 : torch::kFloat32);
+    auto dy = torch::randn({B, T, heads, dr}, opts).to(base0.scalar_type());
+    auto run = [&](bool kernels) {
+      ops::set_kernels_enabled(kernels);
+      auto base = base0.clone().requires_grad_(true);
+      auto y = apply_rope(base.narrow(-1, dn, dr), rope);
+      y.backward(dy);
+      return std::make_pair(y.detach(), base.grad());
+    };
+    auto k = run(true), a = run(false);
+    QCOMPARE(k.first.scalar_type(), a.first.scalar_type());
+    QCOMPARE(k.first.sizes().vec(), a.first.sizes().vec());
+    const double tol = bf16 ? 1e-2 : 1e-6;
+    qInfo("rel err: y %.2e  dx %.2e", rel(k.first, a.first), rel(k.second, a.second));
+    QVERIFY(rel(k.first, a.first) < tol);
+    QVERIFY(rel(k.second, a.second) < tol);
+    QCOMPARE(k.second.narrow(-1, 0, dn).abs().max().item<double>(), 0.0);  // the nope part
+  }
+
+  void moeMatchesAten_data() {
+    QTest::addColumn<int>("experts");
+    QTest::addColumn<int>("topk");
+    QTest::addColumn<int>("groups");
+    QTest::addColumn<int>("dim");
+    QTest::addColumn<int>("tokens");
+    QTest::newRow("8 experts top-2, 517 tokens") << 8 << 2 << 1 << 128 << 517;
+    QTest::newRow("16 experts top-4, 4 groups, 2 kept") << 16 << 4 << 4 << 64 << 300;
+    QTest::newRow("dim 200 (unaligned vectors)") << 8 << 3 << 1 << 200 << 97;
+  }
+  void moeMatchesAten() {
+    // A whole MoE layer in fp32 on the GPU, kernels on (routing, plan, gather, combine) vs off
+    // (ATen), same parameters and input: output, input gradient, every parameter's gradient
+    // (balance loss on: its gradient enters the routing backward as dscores_extra) and the counts.
+    QFETCH(int, experts);
+    QFETCH(int, topk);
+    QFETCH(int, groups);
+    QFETCH(int, dim);
+    QFETCH(int, tokens);
+    auto c = r1::test::tiny_model();
+    c.dim = dim;
+    c.moe_inter = 48;
+    c.n_routed_experts = experts;
+    c.n_activated_experts = topk;
+    c.n_expert_groups = groups;
+    c.n_limited_groups = groups > 1 ? groups / 2 : 1;
+    c.n_shared_experts = 1;
+    c.balance_loss_alpha = 0.01;
+    c.init_std = 0.3;
+    torch::manual_seed(experts * 100 + dim);
+    MoE m(c);
+    m->to(torch::kCUDA);
+    m->train();
+    {
+      torch::NoGradGuard ng;
+      m->gate->bias.copy_(torch::randn({experts}) * 0.05);
+    }
+    auto opts = torch::TensorOptions().device(torch::kCUDA);
+    auto x0 = torch::randn({1, tokens, dim}, opts);
+    auto g = torch::randn({1, tokens, dim}, opts);
+    struct Run {
+      torch::Tensor y, dx, counts;
+      std::vector<torch::Tensor> grads;
+    };
+    auto run = [&](bool kernels) {
+      ops::set_kernels_enabled(kernels);
+      for (auto& p : m->parameters()) p.mutable_grad() = torch::Tensor();
+      auto x = x0.clone().requires_grad_(true);
+      auto y = m->forward(x);
+      TORCH_CHECK(m->balance_loss.defined(), "no balance loss in training mode");
+      ((y * g).sum() + m->balance_loss * 100.0).backward();
+      Run r{y.detach(), x.grad(), m->last_counts.cpu(), {}};
+      for (auto& p : m->parameters())
+        r.grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
+      return r;
+    };
+    auto k = run(true), a = run(false);
+    QVERIFY2(torch::equal(k.counts, a.counts), "the kernel routed tokens to other experts");
+    QCOMPARE(k.counts.sum().item<int64_t>(), int64_t(tokens) * topk);
+    double worst = 0;
+    for (size_t i = 0; i < k.grads.size(); ++i) worst = std::max(worst, rel(k.grads[i], a.grads[i]));
+    qInfo("rel err: y %.2e  dx %.2e  worst parameter gradient %.2e", rel(k.y, a.y),
+          rel(k.dx, a.dx), worst);
+    QVERIFY(a.y.abs().max().item<double>() > 1e-3);
+    QVERIFY(rel(k.y, a.y) < 1e-5);
+    QVERIFY(rel(k.dx, a.dx) < 1e-5);
+    QVERIFY(worst < 1e-4);
+  }
+
+  void groupedGemmMatchesLoop() {
+    // The experts' bf16 GEMMs as one at::_grouped_mm vs one cuBLAS GEMM per expert, forward and
+    // backward, with an idle expert and odd group sizes.
+    if (!ops::grouped_gemm_available(torch::kCUDA))
+      QSKIP("this LibTorch has no at::_grouped_mm (needs >= 2.8): the experts run as a loop");
+    torch::manual_seed(5);
+    const int64_t E = 6, N = 1001, K = 2, D = 256, I = 192;
+    auto opts = torch::TensorOptions().device(torch::kCUDA);
+    auto idx = torch::randint(0, E - 1, {N, K}, opts.dtype(torch::kInt64));  // expert 5 idle
+    auto plan = ops::moe_plan(idx, E, /*use_kernels=*/true);
+    auto rows0 = torch::randn({N * K, D}, opts).to(torch::kBFloat16);
+    std::vector<torch::Tensor> w0;
+    for (int64_t e = 0; e < E; ++e) w0.push_back(torch::randn({I, D}, opts) * 0.05);
+    auto dy = torch::randn({N * K, I}, opts).to(torch::kBFloat16);
+    auto run = [&](bool grouped) {
+      ops::set_grouped_gemm_enabled(grouped);
+      auto rows = rows0.clone().requires_grad_(true);
+      std::vector<torch::Tensor> w;
+      for (auto& t : w0) w.push_back(t.clone().requires_grad_(true));
+      auto y = ops::moe_expert_linear(rows, w, plan);
+      y.backward(dy);
+      std::vector<torch::Tensor> out{y.detach(), rows.grad()};
+      for (auto& t : w) out.push_back(t.grad().defined() ? t.grad() : torch::zeros_like(t));
+      return out;
+    };
+    auto gr = run(true), lp = run(false);
+    QCOMPARE(gr[0].scalar_type(), torch::kBFloat16);
+    QCOMPARE(gr[0].sizes().vec(), (std::vector<int64_t>{N * K, I}));
+    for (size_t i = 0; i < gr.size(); ++i) {
+      const double e = rel(gr[i], lp[i]);
+      qInfo("tensor %zu: rel err %.2e (norm %.3g)", i, e, lp[i].norm().item<double>());
+      if (i == 2 + 5) {  // the idle expert: exactly zero gradient on both paths
+        QCOMPARE(gr[i].abs().max().item<double>(), 0.0);
+        continue;
+      }
+      QVERIFY(lp[i].norm().item<double>() > 0);
+      QVERIFY(e < 1e-2);
+    }
   }
 
   void fusedAdamwMatchesAten_data() {

@@ -37,6 +37,7 @@ Rope make_rope(int64_t seq_len, int64_t rope_dim, double theta, const torch::Dev
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const Rope& rope) {
+  if (auto fused = ops::rope_or_undefined(x, rope.cos, rope.sin); fused.defined()) return fused;
   const auto T = x.size(1);
   auto shape = x.sizes().vec();
   auto ct = x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;

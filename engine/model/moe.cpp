@@ -1,5 +1,7 @@
 #include "engine/model/moe.h"
 
+#include "engine/model/ops/moe_ops.h"
+
 namespace r1::model {
 
 GateImpl::GateImpl(const ModelConfig& c)
@@ -11,29 +13,9 @@ GateImpl::GateImpl(const ModelConfig& c)
 }
 
 Routing GateImpl::forward(const torch::Tensor& x) {
-  const auto N = x.size(0), E = weight.size(0);
-  auto ct = x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  auto scores = torch::sigmoid(torch::nn::functional::linear(x, weight).to(ct));
-  torch::Tensor indices;
-  {
-    torch::NoGradGuard ng;
-    auto biased = scores.detach() + bias.to(ct);
-    if (n_groups > 1) {
-      auto g = biased.view({N, n_groups, E / n_groups});
-      auto gscore = (E / n_groups >= 2) ? std::get<0>(g.topk(2, -1)).sum(-1)
-                                        : std::get<0>(g.max(-1));
-      auto keep = std::get<1>(gscore.topk(topk_groups, -1));
-      auto drop = torch::ones({N, n_groups}, torch::TensorOptions().dtype(torch::kBool)
-                                                 .device(x.device()))
-                      .scatter(1, keep, false);
-      biased = g.masked_fill(drop.unsqueeze(-1), -std::numeric_limits<double>::infinity())
-                   .flatten(1);
-    }
-    indices = std::get<1>(biased.topk(topk, -1));
-  }
-  auto w = scores.gather(1, indices);
-  w = w / w.sum(-1, true) * route_scale;
-  return {w, indices, scores};
+  auto logits = torch::nn::functional::linear(x, weight);  // under autocast: bf16 / fp16
+  auto r = ops::moe_route(logits, bias, topk, n_groups, topk_groups, route_scale);
+  return {r.weights, r.indices, r.scores, logits.scalar_type()};
 }
 
 MoEImpl::MoEImpl(const ModelConfig& c)
@@ -53,27 +35,28 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x) {
   Routing r = gate(flat);
   const auto N = flat.size(0);
 
-  auto flat_idx = r.indices.reshape({-1});
-  auto order = std::get<1>(flat_idx.sort(/*stable=*/true, 0, false));
-  auto token_of = order.div(topk, "floor");
-  auto counts = torch::bincount(flat_idx, {}, n_routed).to(torch::kCPU);
-  last_counts = counts;
-  if (is_training()) load += counts.to(torch::kFloat64);  // evaluation never moves the bias
-  auto w_sorted = r.weights.reshape({-1}).index_select(0, order).unsqueeze(1);
-
-  auto y = torch::zeros_like(flat);
-  const auto* cnt = counts.data_ptr<int64_t>();
-  int64_t start = 0;
-  for (int64_t e = 0; e < n_routed; ++e) {
-    const int64_t n = cnt[e];
-    if (n == 0) continue;
-    auto rows = token_of.narrow(0, start, n);
-    auto out = experts[e]->as<SwiGLUImpl>()->forward(flat.index_select(0, rows));
-    // Under autocast the experts compute in bf16/fp16; the combination stays in y's dtype.
-    y = y.index_add(0, rows, (out * w_sorted.narrow(0, start, n).to(out.scalar_type()))
-                                 .to(y.scalar_type()));
-    start += n;
+  const bool kern = ops::moe_kernels_usable(flat.device(), r.compute, n_routed, topk,
+                                            gate->n_groups);
+  auto plan = ops::moe_plan(r.indices, n_routed, kern);
+  last_counts = plan.counts.to(torch::kInt64);
+  if (is_training()) {  // evaluation never moves the bias
+    if (load.device() != flat.device()) load = load.to(flat.device());
+    load += plan.counts.to(torch::kFloat64);
   }
+
+  // The experts compute in the gate GEMM's dtype (bf16 under autocast): rows are gathered in it.
+  std::vector<torch::Tensor> w1, w2, w3;
+  for (int64_t e = 0; e < n_routed; ++e) {
+    auto* ex = experts[e]->as<SwiGLUImpl>();
+    w1.push_back(ex->w1->weight);
+    w2.push_back(ex->w2->weight);
+    w3.push_back(ex->w3->weight);
+  }
+  auto rows = ops::moe_gather(flat.to(r.compute), plan);
+  auto h = torch::silu(ops::moe_expert_linear(rows, w1, plan)) *
+           ops::moe_expert_linear(rows, w3, plan);
+  auto y = ops::moe_combine(ops::moe_expert_linear(h, w2, plan), r.weights, plan)
+               .to(flat.scalar_type());
   if (shared) y = y + shared(flat);
 
   balance_loss = torch::Tensor();
@@ -90,10 +73,11 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x) {
 
 torch::Tensor MoEImpl::update_bias(double gamma) {
   torch::NoGradGuard ng;
-  auto total = load.sum().item<double>();
-  auto frac = total > 0 ? load / total : load.clone();
+  auto l = load.to(torch::kCPU);  // one sync per layer and step, after the backward
+  auto total = l.sum().item<double>();
+  auto frac = total > 0 ? l / total : l.clone();
   if (total > 0 && gamma > 0) {
-    auto delta = torch::sign(load.mean() - load) * gamma;
+    auto delta = torch::sign(l.mean() - l) * gamma;
     auto& b = gate->bias;
     b.add_(delta.to(b.device()).to(b.scalar_type()));
   }

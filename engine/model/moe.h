@@ -11,6 +11,8 @@ struct Routing {
   torch::Tensor weights;  // [N, k], from unbiased scores, normalized, times route_scale
   torch::Tensor indices;  // [N, k] int64
   torch::Tensor scores;   // [N, E] sigmoid affinities (with grad)
+  torch::ScalarType compute = torch::kFloat32;  // the gate GEMM's output dtype: the experts'
+                                                // (bf16 / fp16 under autocast)
 };
 
 struct GateImpl : torch::nn::Module {
@@ -26,9 +28,11 @@ TORCH_MODULE(Gate);
 struct MoEImpl : torch::nn::Module {
   explicit MoEImpl(const ModelConfig& cfg);
   // x: [B, T, dim] -> [B, T, dim]. In training mode accumulates per-expert counts in `load`.
+  // On CUDA no step of it waits for the device (engine/model/ops/moe_ops.h).
   torch::Tensor forward(const torch::Tensor& x);
 
-  // bias += gamma * sign(mean(load) - load); then load is cleared. Returns the load fractions.
+  // bias += gamma * sign(mean(load) - load); then load is cleared. Returns the load fractions
+  // (CPU, float64).
   torch::Tensor update_bias(double gamma);
 
   int64_t n_routed, topk;
@@ -36,8 +40,8 @@ struct MoEImpl : torch::nn::Module {
   Gate gate{nullptr};
   torch::nn::ModuleList experts{nullptr};
   SwiGLU shared{nullptr};  // n_shared experts fused into one SwiGLU of n_shared * moe_inter
-  torch::Tensor load;         // [E] float64 counts since the last update_bias (CPU)
-  torch::Tensor last_counts;  // [E] counts of the last forward (CPU, int64)
+  torch::Tensor load;         // [E] float64 counts since the last update_bias (model's device)
+  torch::Tensor last_counts;  // [E] int64 counts of the last forward (model's device)
   torch::Tensor balance_loss; // scalar of the last forward (undefined when alpha == 0)
 };
 TORCH_MODULE(MoE);

@@ -5,8 +5,8 @@
 #ifdef R1_WITH_KERNELS
 #include "kernels/cross_entropy.h"
 #include "kernels/rmsnorm.h"
-
-#include <ATen/cuda/CUDAContext.h>
+#include "kernels/rope.h"
+#include "engine/model/ops/kernel_glue.h"
 #endif
 
 namespace r1::model::ops {
@@ -32,16 +32,10 @@ torch::Tensor cross_entropy_aten(const torch::Tensor& logits, const torch::Tenso
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-cudaStream_t stream() { return at::cuda::getCurrentCUDAStream().stream(); }
-
-void ok(const kernels::Status& s) { TORCH_CHECK(s.ok(), s.message); }
-
-bool kernel_dtype(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16;
-}
-kernels::DType dtype_of(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kBFloat16 ? kernels::DType::bf16 : kernels::DType::f32;
-}
+using glue::dtype_of;
+using glue::kernel_dtype;
+using glue::ok;
+using glue::stream;
 
 struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
@@ -136,9 +130,68 @@ struct FusedCrossEntropy : torch::autograd::Function<FusedCrossEntropy> {
     return {dl, torch::Tensor(), torch::Tensor()};
   }
 };
+
+// One pass each way; the backward is the rotation by the opposite angle. The [B, T, H, d] views
+// of MLA (q_pe inside q, k_pe inside kv) are read in place: no contiguous copy.
+struct FusedRope : torch::autograd::Function<FusedRope> {
+  static kernels::RopeParams params(const torch::Tensor& x, const torch::Tensor& out,
+                                    const torch::Tensor& cos, const torch::Tensor& sin) {
+    kernels::RopeParams p;
+    p.dtype = dtype_of(x);
+    p.batch = x.size(0);
+    p.seq = x.size(1);
+    p.heads = x.size(2);
+    p.dim = x.size(3);
+    p.x = x.data_ptr();
+    p.x_stride_b = x.stride(0);
+    p.x_stride_t = x.stride(1);
+    p.x_stride_h = x.stride(2);
+    p.out = out.data_ptr();
+    p.out_stride_b = out.stride(0);
+    p.out_stride_t = out.stride(1);
+    p.out_stride_h = out.stride(2);
+    p.cos = cos.data_ptr<float>();
+    p.sin = sin.data_ptr<float>();
+    p.ld_table = cos.stride(0);
+    return p;
+  }
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& cos, const torch::Tensor& sin) {
+    auto out = torch::empty(x.sizes(), x.options());
+    ok(kernels::rope(params(x, out, cos, sin), stream()));
+    ctx->save_for_backward({cos, sin});
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto dy = grads[0];
+    if (dy.stride(-1) != 1) dy = dy.contiguous();
+    auto dx = torch::empty(dy.sizes(), dy.options());
+    auto p = params(dy, dx, saved[0], saved[1]);
+    p.backward = true;
+    ok(kernels::rope(p, stream()));
+    return {dx, torch::Tensor(), torch::Tensor()};
+  }
+};
 #endif
 
 }  // namespace
+
+torch::Tensor rope_or_undefined(const torch::Tensor& x, const torch::Tensor& cos,
+                                const torch::Tensor& sin) {
+#ifdef R1_WITH_KERNELS
+  if (g_enabled && x.is_cuda() && kernel_dtype(x) && x.dim() == 4 && x.stride(-1) == 1 &&
+      x.numel() > 0 && cos.scalar_type() == torch::kFloat32 && cos.is_cuda() &&
+      sin.scalar_type() == torch::kFloat32 && cos.dim() == 2 && cos.stride(1) == 1 &&
+      cos.strides() == sin.strides() && cos.size(0) >= x.size(1) &&
+      cos.size(1) * 2 == x.size(3)) {
+    kernels::RopeParams probe = FusedRope::params(x, x, cos, sin);  // the kernel's own limits
+    if (kernels::check(probe).ok()) return FusedRope::apply(x, cos, sin);
+  }
+#endif
+  (void)x; (void)cos; (void)sin;
+  return torch::Tensor();
+}
 
 bool kernels_built() {
 #ifdef R1_WITH_KERNELS
