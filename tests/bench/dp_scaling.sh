@@ -16,7 +16,7 @@ ARGS=(--set train.device=cuda --set train.precision=bf16 --set data.batch_size=8
       --set data.seq_len=1024 --steps 20 --warmup 5)
 run() {  # name world preset → tokens/s and wait
   local name=$1 world=$2 preset=$3 port=$((29600 + RANDOM % 300))
-  local log=$LOGS/$name-$preset.log
+  local log=$LOGS/$name-$preset-$rep.log
   if [ "$world" = 0 ]; then
     "$W" bench --preset "$preset" "${ARGS[@]}" >"$log" 2>&1
   else
@@ -35,10 +35,12 @@ run() {  # name world preset → tokens/s and wait
   echo "$preset|$name|${tps:-FAILED}|${wait_ms:--}|${early:--}|${unused:--}"
 }
 rows=()
+for ((rep = 1; rep <= ${REPS:-1}; rep++)); do  # REPS=3: interleaved repeats (host noise)
 for p in "${PRESETS[@]}"; do
   rows+=("$(run single 0 "$p")")
   rows+=("$(run nccl-1 1 "$p")")
   ((N > 1)) && rows+=("$(run nccl-$N "$N" "$p")")
+done
 done
 echo
 echo "$(date -u +%F) commit ${R1_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null)} — $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1) × $N"

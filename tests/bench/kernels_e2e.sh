@@ -16,13 +16,16 @@ SHAPE=(--set train.device=cuda --set train.precision=bf16 --set data.batch_size=
 rows=()
 
 "$B/tests/test_fused_ops" >"$LOGS/test_fused_ops.log" 2>&1
-echo "test_fused_ops rc $?"; grep -E "QINFO|FAIL|SKIP|Totals" "$LOGS/test_fused_ops.log" | head -30
+echo "test_fused_ops rc $?"; grep -E "QINFO|FAIL|SKIP|Totals" "$LOGS/test_fused_ops.log" | head -60
 
+for ((rep = 1; rep <= ${REPS:-1}; rep++)); do  # REPS=3: interleaved repeats (host noise)
 for p in r1-mini r1-mini-dense; do
   for k in true false; do
-    "$W" bench --preset $p "${SHAPE[@]}" --set train.kernels=$k --steps 20 --warmup 5 >"$LOGS/bench-$p-$k.log" 2>&1
-    rows+=("$p|ours, kernels $k|$(awk '/^tokens\/s/ {print $2}' "$LOGS/bench-$p-$k.log")|$(awk '/^MFU/ {print $2}' "$LOGS/bench-$p-$k.log")|$(awk '/^peak GPU/ {print $4" "$5}' "$LOGS/bench-$p-$k.log")")
+    L=$LOGS/bench-$p-$k-$rep.log
+    "$W" bench --preset $p "${SHAPE[@]}" --set train.kernels=$k --steps 20 --warmup 5 >"$L" 2>&1
+    rows+=("$p|ours, kernels $k|$(awk '/^tokens\/s/ {print $2}' "$L")|$(awk '/^MFU/ {print $2}' "$L")|$(awk '/^peak GPU/ {print $4" "$5}' "$L")")
   done
+done
 done
 
 if ((TRAIN)); then

@@ -354,7 +354,7 @@ torch::Tensor moe_expert_linear(const torch::Tensor& rows, const std::vector<tor
   for (int64_t e = 0; e < plan.n_experts; ++e) {
     const int64_t n = counts[e];
     if (n == 0) continue;
-    parts.push_back(F::linear(rows.narrow(0, start, n), weights[e]));
+    parts.push_back(F::linear(rows.narrow(0, start, n), weights[e].to(rows.scalar_type())));
     start += n;
   }
   if (parts.empty()) return torch::empty({0, out_dim}, rows.options());
