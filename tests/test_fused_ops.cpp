@@ -13,6 +13,10 @@
 
 #include <QtTest/QtTest>
 
+#ifdef R1_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#endif
+
 using namespace r1::model;
 
 namespace {
@@ -275,6 +279,56 @@ class TestFusedOps final : public QObject {
       QVERIFY(lp[i].norm().item<double>() > 0);
       QVERIFY(e < 1e-2);
     }
+  }
+
+  void moeNeverWaitsForTheDevice() {
+    // The routed experts' forward and backward under bf16 autocast, with LibTorch's sync debug
+    // mode set to throw on any host-device synchronization (.item(), .cpu(), a blocking copy):
+    // the per-layer stall of the counts-to-host loop must be gone from the CUDA path.
+    if (!ops::grouped_gemm_available(torch::kCUDA))
+      QSKIP("this LibTorch has no at::_grouped_mm (needs >= 2.8): the expert loop reads counts");
+#ifdef R1_WITH_CUDA
+    auto c = r1::test::tiny_model();
+    c.dim = 256;
+    c.moe_inter = 128;
+    c.n_routed_experts = 8;
+    c.n_activated_experts = 2;
+    c.n_shared_experts = 1;
+    c.balance_loss_alpha = 0.01;
+    torch::manual_seed(3);
+    MoE m(c);
+    m->to(torch::kCUDA);
+    m->train();
+    auto x = torch::randn({4, 128, 256}, torch::TensorOptions().device(torch::kCUDA));
+    auto step = [&] {
+      auto y = m->forward(x);
+      (y.to(torch::kFloat32).square().mean() + m->balance_loss).backward();
+    };
+    r1::compat::set_autocast(torch::kCUDA, true, torch::kBFloat16);
+    step();  // first use: the load counter moves to the GPU, cuBLAS / CUTLASS set up
+    auto& ws = c10::cuda::warning_state();
+    ws.set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
+    std::string error;
+    try {
+      step();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    ws.set_sync_debug_mode(c10::cuda::SyncDebugMode::L_DISABLED);
+    r1::compat::set_autocast(torch::kCUDA, false, torch::kBFloat16);
+    QVERIFY2(error.empty(), error.substr(0, 600).c_str());
+    // ...and the mode does catch a synchronization when one happens
+    ws.set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
+    bool caught = false;
+    try {
+      (void)m->last_counts.sum().item<int64_t>();
+    } catch (const std::exception&) {
+      caught = true;
+    }
+    ws.set_sync_debug_mode(c10::cuda::SyncDebugMode::L_DISABLED);
+    QVERIFY2(caught, "sync debug mode did not flag .item(): the check above proves nothing");
+    QCOMPARE(m->last_counts.sum().item<int64_t>(), int64_t(4 * 128 * 2));
+#endif
   }
 
   void fusedAdamwMatchesAten_data() {
