@@ -268,9 +268,16 @@ class TestTrainer final : public QObject {
     Config c = base_config(dir.path(), "bf16");
     c.train.precision = "bf16";
     c.train.steps = 40;
+    c.train.cuda_graph = true;  // on the CPU: ignored, with a warning that says why
     auto rec = std::make_shared<Recorder>();
     train::Trainer t(c, rec);
     QCOMPARE(t.run(), events::FinishStatus::Completed);
+    bool warned = false;
+    for (const auto& l : rec->of<events::Log>())
+      warned = warned || (l.level == events::LogLevel::Warn &&
+                          l.text.find("train.cuda_graph is on but not used") != std::string::npos);
+    QVERIFY(warned);
+    QCOMPARE(t.graph_replays(), int64_t(0));
     auto steps = rec->of<events::Step>();
     QCOMPARE(steps.size(), size_t(40));
     QCOMPARE(steps.back().skipped, int64_t(0));

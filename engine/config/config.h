@@ -79,6 +79,7 @@ struct TrainConfig {
   std::string device = "cpu";
   int64_t threads = 0;  // CPU intra-op threads; 0: LibTorch's default
   bool kernels = true;   // fused CUDA kernels (kernels/) where built and on CUDA; false: ATen only
+  bool cuda_graph = false;  // replay each micro-batch's forward + backward from a CUDA graph
   int64_t log_every = 1;
   double peak_tflops = 0.0;  // for MFU; 0: known GPUs only
 };

@@ -161,7 +161,11 @@ std::vector<FieldSpec> make_fields() {
       num("train.threads", &C::train, &T::threads, 0, 4096,
           "CPU threads for LibTorch (0: default)"),
       flag("train.kernels", &C::train, &T::kernels,
-           "Fused CUDA kernels (RMSNorm, cross-entropy) on CUDA where built; off: ATen only"),
+           "Fused CUDA kernels (RMSNorm, RoPE, cross-entropy, MoE routing and permutation, "
+           "AdamW) on CUDA where built; off: ATen only"),
+      flag("train.cuda_graph", &C::train, &T::cuda_graph,
+           "Capture each micro-batch's forward + backward as a CUDA graph after two eager steps "
+           "and replay it (bf16 on one GPU; ignored with a warning elsewhere)"),
       num("train.log_every", &C::train, &T::log_every, 1, kBig, "Steps between step events"),
       num("train.peak_tflops", &C::train, &T::peak_tflops, 0, 1e6,
           "Peak TFLOP/s for MFU (0: known GPUs only)"),

@@ -255,6 +255,23 @@ void Trainer::setup() {
     log(events::LogLevel::Debug, "gradient all-reduce in " + std::to_string(grad_buckets_->buckets()) +
                                      " buckets overlapped with backward");
   }
+  if (cfg_.train.cuda_graph) {
+    std::string why = StepGraph::unsupported_reason();
+    if (why.empty() && !device_.is_cuda()) why = "train.device is not CUDA";
+    if (why.empty() && cfg_.train.precision != "bf16")
+      why = "train.precision is " + cfg_.train.precision +
+            " (fp16's loss scale and fp32's expert GEMMs are read on the host; use bf16)";
+    if (why.empty() && pg_) why = "data parallel: the gradient all-reduce runs from host hooks";
+    if (why.empty()) {
+      step_graph_ = std::make_unique<StepGraph>();
+      graph_from_step_ = step_ + 2;
+      log(events::LogLevel::Info, "train.cuda_graph: each micro-batch's forward and backward is "
+                                  "captured at step " + std::to_string(graph_from_step_ + 1) +
+                                  " and replayed from then on");
+    } else {
+      log(events::LogLevel::Warn, "train.cuda_graph is on but not used: " + why);
+    }
+  }
 }
 
 void Trainer::setup_corpus(const std::string& tok_path) {
@@ -351,7 +368,19 @@ StepStats Trainer::train_step() {
   const bool amp = t.precision != "fp32";
   const auto amp_dtype = t.precision == "fp16" ? torch::kHalf : torch::kBFloat16;
   model_->train();
-  optim_->zero_grad();
+  const bool graphed = step_graph_ && step_ >= graph_from_step_;
+  if (graphed) {
+    // The graph accumulates into the .grad tensors it saw at capture: keep them, zeroed in
+    // place (LibTorch 2.x's zero_grad() would drop them).
+    std::vector<torch::Tensor> grads;
+    for (auto& p : params_) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    at::_foreach_zero_(grads);
+  } else {
+    optim_->zero_grad();
+  }
 
   StepStats s;
   torch::Tensor loss_sum, main_sum, mtp_sum, bal_sum;
@@ -364,6 +393,39 @@ StepStats Trainer::train_step() {
     auto batch = train_batches_->train_batch(step_, m, cfg_.data.batch_size,
                                              rank_ * cfg_.data.batch_size)
                      .to(device_);
+    if (graphed) {
+      auto body = [&](const torch::Tensor& tokens) {
+        compat::set_autocast(device_, true, amp_dtype);
+        model::LossParts p;
+        try {
+          p = model_(tokens, t.label_smoothing);
+        } catch (...) {
+          compat::set_autocast(device_, false, amp_dtype);
+          throw;
+        }
+        compat::set_autocast(device_, false, amp_dtype);
+        (p.loss / static_cast<double>(t.grad_accum)).backward();  // bf16: no loss scale
+        auto keep = [](const torch::Tensor& x) { return x.defined() ? x.detach() : x; };
+        return std::vector<torch::Tensor>{keep(p.loss), keep(p.main), keep(p.mtp),
+                                          keep(p.balance)};
+      };
+      const std::vector<torch::Tensor>* out = nullptr;
+      if (step_graph_->captured()) {
+        out = &step_graph_->replay(batch);
+      } else {
+        try {
+          out = &step_graph_->capture(batch, body);
+        } catch (const std::exception& e) {
+          throw std::runtime_error(std::string("train.cuda_graph: capturing the step failed (set "
+                                               "train.cuda_graph = false): ") + e.what());
+        }
+      }
+      add(loss_sum, (*out)[0]);
+      add(main_sum, (*out)[1]);
+      add(mtp_sum, (*out)[2]);
+      add(bal_sum, (*out)[3]);
+      continue;
+    }
     if (amp) compat::set_autocast(device_, true, amp_dtype);
     model::LossParts parts;
     try {

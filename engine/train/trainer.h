@@ -9,6 +9,7 @@
 #include "engine/model/r1_model.h"
 #include "engine/train/batches.h"
 #include "engine/train/loss_scaler.h"
+#include "engine/train/step_graph.h"
 
 #include <atomic>
 #include <chrono>
@@ -86,6 +87,8 @@ class Trainer {
   int rank() const { return rank_; }
   int world_size() const { return world_; }
   const torch::Device& device() const { return device_; }  // after setup(): this rank's device
+  // Micro-batches replayed from the captured CUDA graph so far (train.cuda_graph).
+  int64_t graph_replays() const { return step_graph_ ? step_graph_->replays() : 0; }
   // Data parallel: names of the parameters whose gradient was not ready when the last backward
   // ended (they hold back the bucket overlap; empty when all arrived).
   std::vector<std::string> late_gradients() const;
@@ -128,6 +131,8 @@ class Trainer {
   std::unique_ptr<dist::GradBuckets> grad_buckets_;
   std::vector<std::string> bucket_param_names_;  // grad_buckets_'s parameters, by index
   std::unique_ptr<dist::PeerWatch> peer_watch_;  // after pg_: gone before rank 0's store
+  std::unique_ptr<StepGraph> step_graph_;        // train.cuda_graph, where it applies
+  int64_t graph_from_step_ = 0;                  // eager steps before it first warm the caches
   std::atomic<int64_t> step_seen_{0};             // step_, for the peer watch's thread
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
