@@ -147,8 +147,9 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
   trainer.setup();
   const torch::Device dev = trainer.device();  // a data-parallel rank's own GPU
   double loss0 = 0;
-  for (int64_t i = 0; i < warmup; ++i) loss0 = trainer.train_step().loss;
+  // Peak over the warm-up too: a CUDA graph (train.cuda_graph) takes its memory at capture.
   r1::compat::cuda_reset_peak(dev);
+  for (int64_t i = 0; i < warmup; ++i) loss0 = trainer.train_step().loss;
   auto t0 = std::chrono::steady_clock::now();
   double loss = 0, wait_ms = 0, early = 0, unused = 0, arm_ms = 0;
   for (int64_t i = 0; i < steps; ++i) {

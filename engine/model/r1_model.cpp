@@ -96,6 +96,10 @@ LossParts R1ModelImpl::forward(const torch::Tensor& tokens, double label_smoothi
   for (auto& moe : moe_layers()) {
     if (moe->balance_loss.defined()) {
       out.balance = out.balance.defined() ? out.balance + moe->balance_loss : moe->balance_loss;
+      // Kept past this forward, the member would hold the step's autograd graph alive (its
+      // memory, and AccumulateGrad nodes bound to the stream they were made on: a CUDA graph
+      // captured on another stream then fails).
+      moe->balance_loss = torch::Tensor();
     }
   }
   if (out.balance.defined()) out.loss = out.loss + out.balance;
