@@ -2,6 +2,7 @@
 // reference that runs every expert on every token, shared experts, auxiliary-loss-free bias
 // balancing and the sequence-wise balance loss. Every expected value is computed here.
 #include "engine/model/moe.h"
+#include "engine/model/r1_model.h"
 #include "model_test_util.h"
 
 #include <QtTest/QtTest>
@@ -432,6 +433,30 @@ class TestMoE final : public QObject {
     m0->train();
     m0(x);
     QVERIFY(!m0->balance_loss.defined());
+  }
+
+  void modelLetsGoOfTheStepGraph() {
+    // The whole model sums the layers' balance losses into its loss and drops the layers'
+    // references: nothing of a step's autograd graph may outlive the step (a CUDA graph capture
+    // on another stream fails on AccumulateGrad nodes kept alive from an eager step).
+    auto cfg = r1::test::tiny_model();
+    cfg.balance_loss_alpha = 0.01;
+    cfg.n_layers = 3;
+    cfg.dense_layers = 1;
+    torch::manual_seed(4);
+    r1::model::R1Model model(cfg);
+    model->train();
+    auto tokens = torch::randint(0, cfg.vocab_size, {2, 12 + cfg.mtp_depth + 1});
+    auto parts = model->forward(tokens, 0.0);
+    QVERIFY(parts.balance.defined());
+    QVERIFY(parts.balance.requires_grad());
+    const auto moes = model->moe_layers();
+    QCOMPARE(moes.size(), size_t(2));
+    for (const auto& moe : moes) QVERIFY(!moe->balance_loss.defined());
+    // once the outputs are gone, nothing holds the graph
+    std::weak_ptr<torch::autograd::Node> node = parts.loss.grad_fn();
+    parts = {};
+    QVERIFY(node.expired());
   }
 };
 
