@@ -139,6 +139,38 @@ class TestFusedOps final : public QObject {
     QVERIFY(r1::train::adamw_state(opt, b) == nullptr);  // no gradient: no state
   }
 
+  void swigluMatchesAten_data() {
+    QTest::addColumn<bool>("bf16");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("dim");
+    QTest::newRow("f32 8192x768") << false << 8192 << 768;
+    QTest::newRow("bf16 8192x2048") << true << 8192 << 2048;
+    QTest::newRow("bf16 33x203 (scalar path)") << true << 33 << 203;
+  }
+  void swigluMatchesAten() {
+    QFETCH(bool, bf16);
+    QFETCH(int, rows);
+    QFETCH(int, dim);
+    torch::manual_seed(rows + dim);
+    auto opts = torch::TensorOptions().device(torch::kCUDA);
+    const auto dt = bf16 ? torch::kBFloat16 : torch::kFloat32;
+    auto a0 = (torch::randn({2, rows / 2 + 1, dim}, opts) * 3).to(dt);
+    auto b0 = torch::randn({2, rows / 2 + 1, dim}, opts).to(dt);
+    auto dh = torch::randn({2, rows / 2 + 1, dim}, opts).to(dt);
+    auto run = [&](bool kernels) {
+      ops::set_kernels_enabled(kernels);
+      auto a = a0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+      auto h = ops::swiglu(a, b);
+      h.backward(dh);
+      return std::vector<torch::Tensor>{h.detach(), a.grad(), b.grad()};
+    };
+    auto k = run(true), a = run(false);
+    QCOMPARE(k[0].scalar_type(), dt);
+    const double tol = bf16 ? 1e-2 : 1e-5;
+    qInfo("rel err: h %.2e  da %.2e  db %.2e", rel(k[0], a[0]), rel(k[1], a[1]), rel(k[2], a[2]));
+    for (int i = 0; i < 3; ++i) QVERIFY(rel(k[i], a[i]) < tol);
+  }
+
   void ropeMatchesAten_data() {
     QTest::addColumn<bool>("bf16");
     QTest::addColumn<int>("heads");

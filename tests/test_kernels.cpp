@@ -15,6 +15,7 @@
 #include "kernels/moe_routing.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
+#include "kernels/swiglu.h"
 
 #include <QtTest/QtTest>
 
@@ -523,6 +524,54 @@ class TestKernels : public QObject {
       QVERIFY(std::abs(std::hypot(fwd[k], fwd[k + 1]) - std::hypot(y[k], y[k + 1])) < 1e-6);
   }
 
+  void swigluRefByHand() {
+    // silu(a) b at worked points: a = 0 gives 0 (σ = 1/2, da = b/2); a = 2: σ = 0.880797...,
+    // h = 2σb; large |a| saturates (silu(-30) ~ -2.8e-12, silu(30) = 30). Rows of 3 inside rows
+    // of 5: the padding is never read.
+    const float a[10] = {0.f, 2.f, -30.f, 99.f, 99.f, 30.f, -1.f, 0.5f, 99.f, 99.f};
+    const float b[6] = {3.f, -1.5f, 2.f, 0.25f, 4.f, -2.f};
+    rk::SwigluParams p;
+    p.n_rows = 2;
+    p.dim = 3;
+    p.a = a;
+    p.ld_a = 5;
+    p.b = b;
+    float h[6];
+    p.h = h;
+    const auto y = rk::swiglu_forward_ref(p);
+    const double s2 = 1.0 / (1.0 + std::exp(-2.0));
+    const double want[6] = {0.0, 2 * s2 * -1.5, -30.0 / (1.0 + std::exp(30.0)) * 2.0,
+                            30.0 / (1.0 + std::exp(-30.0)) * 0.25,
+                            -1.0 / (1.0 + std::exp(1.0)) * 4.0, 0.5 / (1.0 + std::exp(-0.5)) * -2.0};
+    for (int k = 0; k < 6; ++k)
+      QVERIFY2(std::abs(y[k] - want[k]) <= 1e-15 * std::max(1.0, std::abs(want[k])),
+               qPrintable(QStringLiteral("h[%1] = %2, want %3").arg(k).arg(y[k]).arg(want[k])));
+    // The backward against central differences of the forward, on random points.
+    std::mt19937 rng(21);
+    const std::vector<float> ar = random_floats(12, rng, 2.0), br = random_floats(12, rng, 1.0),
+                             g = random_floats(12, rng, 1.0);
+    rk::SwigluBackwardParams q;
+    q.n_rows = 3;
+    q.dim = 4;
+    q.dh = g.data();
+    q.a = ar.data();
+    q.b = br.data();
+    float da[12], db[12];
+    q.da = da;
+    q.db = db;
+    const auto r = rk::swiglu_backward_ref(q);
+    auto silu_b = [](double x, double y) { return x / (1.0 + std::exp(-x)) * y; };
+    for (int k = 0; k < 12; ++k) {
+      const double e = 1e-5;
+      const double fa = (silu_b(ar[k] + e, br[k]) - silu_b(ar[k] - e, br[k])) / (2 * e) * g[k];
+      const double fb = (silu_b(ar[k], br[k] + e) - silu_b(ar[k], br[k] - e)) / (2 * e) * g[k];
+      QVERIFY2(std::abs(r.da[k] - fa) < 1e-7 * std::max(1.0, std::abs(fa)),
+               qPrintable(QStringLiteral("da[%1] %2 vs fd %3").arg(k).arg(r.da[k]).arg(fa)));
+      QVERIFY2(std::abs(r.db[k] - fb) < 1e-7 * std::max(1.0, std::abs(fb)),
+               qPrintable(QStringLiteral("db[%1] %2 vs fd %3").arg(k).arg(r.db[k]).arg(fb)));
+    }
+  }
+
   void adamwRefByHand() {
     // Step 1 from zero moments: m = (1 - b1) g, v = (1 - b2) g^2, the bias-corrected ratio is
     // g / (|g| + eps'), eps' = eps * sqrt(1 - b2): the update is lr * sign(g), almost.
@@ -999,6 +1048,98 @@ class TestKernels : public QObject {
           CHECK_ERR(qPrintable(at + QStringLiteral(" param_bf16")),
                     rel_err(read_rows(*h.dc, h.off * 2, DType::bf16, 1, h.n, h.n), ref.param),
                     kTolBf16);
+      }
+    })
+  }
+
+  void swigluGpu_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("dim");
+    QTest::addColumn<bool>("halves");   // a and b the two halves of one [rows, 2 dim] buffer
+    QTest::addColumn<bool>("inPlace");  // h over a; da over a, db over b
+    const int f32 = int(DType::f32), b16 = int(DType::bf16);
+    QTest::newRow("bf16 dense r1-mini expert") << b16 << 517 << 768 << false << false;
+    QTest::newRow("bf16 halves of one GEMM") << b16 << 300 << 2048 << true << false;
+    QTest::newRow("f32 halves in place") << f32 << 129 << 64 << true << true;
+    QTest::newRow("bf16 odd dim (scalar path)") << b16 << 33 << 203 << false << false;
+    QTest::newRow("f32 odd dim halves") << f32 << 7 << 37 << true << false;
+    QTest::newRow("bf16 in place") << b16 << 65 << 96 << false << true;
+  }
+
+  void swigluGpu() {
+    REQUIRE_GPU();
+    QFETCH(int, dtype);
+    QFETCH(int, rows);
+    QFETCH(int, dim);
+    QFETCH(bool, halves);
+    QFETCH(bool, inPlace);
+    GPU_TRY({
+      const DType dt = DType(dtype);
+      const int es = rk::size_of(dt);
+      const int64_t N = rows, D = dim, ld = halves ? 2 * D : D;
+      std::mt19937 rng(6000 + N + D);
+      // a spans the saturated ends of silu as well as its middle.
+      HostArray ab = random_array(dt, N * 2 * D, rng, 3.0);
+      const HostArray g = random_array(dt, N * D, rng, 1.0);
+      // a at element 0 of each row, b at D (halves) or in a second dense block.
+      const size_t a_off = 0, b_off = halves ? D * es : N * D * es;
+      DeviceBuffer buf(N * 2 * D * es), bh(N * D * es), bg(N * D * es), bda(N * D * es),
+          bdb(N * D * es);
+      buf.upload(0, ab.data(), ab.bytes());
+      bg.upload(0, g.data(), g.bytes());
+
+      rk::SwigluParams p;
+      p.dtype = dt;
+      p.n_rows = N;
+      p.dim = D;
+      p.ld_a = p.ld_b = ld;
+      p.a = static_cast<const char*>(ab.data()) + a_off;
+      p.b = static_cast<const char*>(ab.data()) + b_off;
+      p.h = bh.at(0);  // the references write nothing: any non-null output pointer
+      const auto ref = rk::swiglu_forward_ref(p);
+      rk::SwigluBackwardParams q;
+      q.dtype = dt;
+      q.n_rows = N;
+      q.dim = D;
+      q.dh = g.data();
+      q.a = p.a;
+      q.b = p.b;
+      q.ld_a = q.ld_b = ld;
+      q.da = bda.at(0);
+      q.db = bdb.at(0);
+      const auto bref = rk::swiglu_backward_ref(q);
+
+      p.a = buf.at(a_off);
+      p.b = buf.at(b_off);
+      p.h = inPlace ? buf.at(a_off) : bh.at(0);
+      p.ld_h = inPlace ? ld : D;
+      if (!inPlace) {  // the forward leaves a and b for the backward
+        status_ok(rk::swiglu_forward(p, nullptr));
+        sync();
+        CHECK_ERR("swiglu forward", rel_err(read_rows(bh, 0, dt, N, D, D), ref),
+                  tol_for(dt, kTolF32));
+      }
+      q.dh = bg.at(0);
+      q.a = buf.at(a_off);
+      q.b = buf.at(b_off);
+      q.da = inPlace ? buf.at(a_off) : bda.at(0);
+      q.db = inPlace ? buf.at(b_off) : bdb.at(0);
+      q.ld_da = q.ld_db = inPlace ? ld : D;
+      status_ok(rk::swiglu_backward(q, nullptr));
+      sync();
+      const DeviceBuffer& oa = inPlace ? buf : bda;
+      const DeviceBuffer& ob = inPlace ? buf : bdb;
+      CHECK_ERR("swiglu da", rel_err(read_rows(oa, inPlace ? a_off : 0, dt, N, D, q.ld_da),
+                                     bref.da), tol_for(dt, kTolF32));
+      CHECK_ERR("swiglu db", rel_err(read_rows(ob, inPlace ? b_off : 0, dt, N, D, q.ld_db),
+                                     bref.db), tol_for(dt, kTolF32));
+      if (inPlace) {  // the forward in place, after the backward read a and b
+        buf.upload(0, ab.data(), ab.bytes());
+        status_ok(rk::swiglu_forward(p, nullptr));
+        sync();
+        CHECK_ERR("swiglu forward in place", rel_err(read_rows(buf, a_off, dt, N, D, ld), ref),
+                  tol_for(dt, kTolF32));
       }
     })
   }

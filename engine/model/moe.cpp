@@ -1,5 +1,6 @@
 #include "engine/model/moe.h"
 
+#include "engine/model/ops/fused_ops.h"
 #include "engine/model/ops/moe_ops.h"
 
 namespace r1::model {
@@ -53,8 +54,8 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x) {
     w3.push_back(ex->w3->weight);
   }
   auto rows = ops::moe_gather(flat.to(r.compute), plan);
-  auto h = torch::silu(ops::moe_expert_linear(rows, w1, plan)) *
-           ops::moe_expert_linear(rows, w3, plan);
+  auto h = ops::swiglu(ops::moe_expert_linear(rows, w1, plan),
+                      ops::moe_expert_linear(rows, w3, plan));
   auto y = ops::moe_combine(ops::moe_expert_linear(h, w2, plan), r.weights, plan)
                .to(flat.scalar_type());
   if (shared) y = y + shared(flat);

@@ -15,6 +15,7 @@
 #include "kernels/moe_routing.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
+#include "kernels/swiglu.h"
 
 #include <cuda_runtime_api.h>
 
@@ -414,6 +415,65 @@ void bench_rope(Bench& b, DType dt, bool strided) {
          rk::name(dt), bytes, ms, check});
 }
 
+void bench_swiglu(Bench& b, DType dt, bool backward) {
+  const std::string name = std::string("swiglu ") + (backward ? "backward" : "forward");
+  if (!b.wanted(name)) return;
+  // The dense FFN of r1-mini-dense over a step of tokens: [tokens, 2048] per up projection.
+  const int64_t N = b.opt().tokens, D = 2048;
+  const int es = rk::size_of(dt);
+  Buffer a(N * D * es), bb(N * D * es), g(N * D * es), o1(N * D * es), o2(N * D * es);
+  const std::vector<float> ha = fill(a.get(), N * D, dt, 11, 3.0, 0.0);
+  const std::vector<float> hb = fill(bb.get(), N * D, dt, 12, 1.0, 0.0);
+  const std::vector<float> hg = fill(g.get(), N * D, dt, 13, 1.0, 0.0);
+  // Check the first 3 rows (inside fill's repeated block) against the float64 reference.
+  const int64_t K = 3;
+  double check = 0;
+  std::function<rk::Status()> launch;
+  if (!backward) {
+    rk::SwigluParams p;
+    p.dtype = dt;
+    p.n_rows = N;
+    p.dim = D;
+    p.a = a.get();
+    p.b = bb.get();
+    p.h = o1.get();
+    launch = [p] { return rk::swiglu_forward(p, nullptr); };
+    status_ok(launch());
+    cuda_ok(cudaDeviceSynchronize(), "swiglu");
+    rk::SwigluParams q = p;
+    q.n_rows = K;
+    q.a = ha.data();
+    q.b = hb.data();
+    q.dtype = DType::f32;  // the host blocks hold the (rounded) values as floats
+    check = rel_err(to_doubles(download(o1.get(), K * D * es), dt, K * D), rk::swiglu_forward_ref(q));
+  } else {
+    rk::SwigluBackwardParams p;
+    p.dtype = dt;
+    p.n_rows = N;
+    p.dim = D;
+    p.dh = g.get();
+    p.a = a.get();
+    p.b = bb.get();
+    p.da = o1.get();
+    p.db = o2.get();
+    launch = [p] { return rk::swiglu_backward(p, nullptr); };
+    status_ok(launch());
+    cuda_ok(cudaDeviceSynchronize(), "swiglu backward");
+    rk::SwigluBackwardParams q = p;
+    q.n_rows = K;
+    q.dh = hg.data();
+    q.a = ha.data();
+    q.b = hb.data();
+    q.dtype = DType::f32;
+    const auto ref = rk::swiglu_backward_ref(q);
+    check = std::max(rel_err(to_doubles(download(o1.get(), K * D * es), dt, K * D), ref.da),
+                     rel_err(to_doubles(download(o2.get(), K * D * es), dt, K * D), ref.db));
+  }
+  const double ms = b.time(launch);
+  const double bytes = double(N) * D * es * (backward ? 5 : 3);
+  b.add({name, std::to_string(N) + " x " + std::to_string(D), rk::name(dt), bytes, ms, check});
+}
+
 void bench_adamw(Bench& b, DType gt, bool copy) {
   const std::string name = std::string("adamw, ") + rk::name(gt) + " grads" +
                            (copy ? " + bf16 copy" : "");
@@ -628,6 +688,8 @@ int main(int argc, char** argv) {
     bench_rmsnorm(b, DType::f32, false, false);
     bench_rope(b, DType::bf16, true);
     bench_rope(b, DType::bf16, false);
+    bench_swiglu(b, DType::bf16, false);
+    bench_swiglu(b, DType::bf16, true);
     bench_adamw(b, DType::f32, false);
     bench_adamw(b, DType::bf16, true);
     for (const char* m : {"routing", "permute plan", "gather", "combine"}) bench_moe(b, m);

@@ -6,6 +6,7 @@
 #include "kernels/cross_entropy.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
+#include "kernels/swiglu.h"
 #include "engine/model/ops/kernel_glue.h"
 #endif
 
@@ -131,6 +132,47 @@ struct FusedCrossEntropy : torch::autograd::Function<FusedCrossEntropy> {
   }
 };
 
+// h = silu(a) b in one pass; the backward recomputes σ(a) from the saved a and b.
+struct FusedSwiglu : torch::autograd::Function<FusedSwiglu> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a,
+                               const torch::Tensor& b) {
+    const int64_t D = a.size(-1);
+    auto a2 = a.contiguous().view({-1, D});
+    auto b2 = b.contiguous().view({-1, D});
+    auto h = torch::empty_like(a2);
+    kernels::SwigluParams p;
+    p.dtype = dtype_of(a2);
+    p.n_rows = a2.size(0);
+    p.dim = D;
+    p.a = a2.data_ptr();
+    p.b = b2.data_ptr();
+    p.h = h.data_ptr();
+    ok(kernels::swiglu_forward(p, stream()));
+    ctx->save_for_backward({a2, b2});
+    ctx->saved_data["shape"] = a.sizes().vec();
+    return h.view(a.sizes());
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& a2 = saved[0];
+    const auto& b2 = saved[1];
+    auto dh = grads[0].to(a2.scalar_type()).contiguous().view(a2.sizes());
+    auto da = torch::empty_like(a2), db = torch::empty_like(b2);
+    kernels::SwigluBackwardParams p;
+    p.dtype = dtype_of(a2);
+    p.n_rows = a2.size(0);
+    p.dim = a2.size(1);
+    p.dh = dh.data_ptr();
+    p.a = a2.data_ptr();
+    p.b = b2.data_ptr();
+    p.da = da.data_ptr();
+    p.db = db.data_ptr();
+    ok(kernels::swiglu_backward(p, stream()));
+    auto shape = ctx->saved_data["shape"].toIntVector();
+    return {da.view(shape), db.view(shape)};
+  }
+};
+
 // One pass each way; the backward is the rotation by the opposite angle. The [B, T, H, d] views
 // of MLA (q_pe inside q, k_pe inside kv) are read in place: no contiguous copy.
 struct FusedRope : torch::autograd::Function<FusedRope> {
@@ -176,6 +218,16 @@ struct FusedRope : torch::autograd::Function<FusedRope> {
 #endif
 
 }  // namespace
+
+torch::Tensor swiglu(const torch::Tensor& a, const torch::Tensor& b) {
+#ifdef R1_WITH_KERNELS
+  if (g_enabled && a.is_cuda() && kernel_dtype(a) && a.scalar_type() == b.scalar_type() &&
+      a.sizes() == b.sizes() && a.dim() >= 1 && a.numel() > 0 &&
+      a.size(-1) < (int64_t(1) << 31))
+    return FusedSwiglu::apply(a, b);
+#endif
+  return torch::silu(a) * b;
+}
 
 torch::Tensor rope_or_undefined(const torch::Tensor& x, const torch::Tensor& cos,
                                 const torch::Tensor& sin) {

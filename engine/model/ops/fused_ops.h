@@ -19,6 +19,10 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
 torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
                             double smoothing);
 
+// silu(a) * b, SwiGLU's gate (a, b: the two up projections, same shape and dtype). The kernel
+// keeps only a and b for the backward (ATen keeps silu(a) too).
+torch::Tensor swiglu(const torch::Tensor& a, const torch::Tensor& b);
+
 // Rotary embedding of interleaved pairs: x [B, T, H, d] (last dimension contiguous, any other
 // strides), cos / sin fp32 [>= T, d / 2]. Returns a dense [B, T, H, d] in x's dtype, or an
 // undefined tensor where the kernel does not apply (the caller's ATen path runs instead).
