@@ -92,16 +92,37 @@ bool csvHasProbability(const QString& path) {
   return head.contains(QLatin1String("seriesuid")) && head.contains(QLatin1String("probability"));
 }
 
+// The folder's candidate file. The known names and the detector's r1-detections-*.csv: the
+// newest of them, so that reopening a folder after "Run detector…" shows that run and not an
+// older submission.csv (equal times: the known names in this order, then by file name). Without
+// any of those, the first CSV by name with seriesuid and probability columns (an export such as
+// submission-reviewed.csv is taken only then).
 QString findCandidates(const QString& folder) {
   const QDir dir(folder);
-  for (const char* name : {ReviewController::kDemoCandidates, "r1-candidates.csv", "submission.csv"})
-    if (dir.exists(QLatin1String(name))) return dir.filePath(QLatin1String(name));
-  const auto files = dir.entryList({QStringLiteral("*.csv")}, QDir::Files, QDir::Name);
-  for (const auto& f : files) {
-    if (f == QLatin1String(ReviewController::kReviewFile)) continue;
-    if (csvHasProbability(dir.filePath(f))) return dir.filePath(f);
+  const QStringList known = {QLatin1String(ReviewController::kDemoCandidates),
+                             QStringLiteral("r1-candidates.csv"), QStringLiteral("submission.csv")};
+  QString best, other;
+  QDateTime bestTime;
+  int bestRank = 0;
+  const auto files = dir.entryInfoList({QStringLiteral("*.csv")}, QDir::Files, QDir::Name);
+  for (const auto& fi : files) {
+    const QString name = fi.fileName();
+    if (name == QLatin1String(ReviewController::kReviewFile)) continue;
+    const int k = static_cast<int>(known.indexOf(name));
+    const bool detections = name.startsWith(QLatin1String("r1-detections-"));
+    if (k < 0 && !detections) {
+      if (other.isEmpty() && csvHasProbability(fi.filePath())) other = fi.filePath();
+      continue;
+    }
+    const int rank = k < 0 ? int(known.size()) : k;
+    const QDateTime t = fi.lastModified();
+    if (best.isEmpty() || t > bestTime || (t == bestTime && rank < bestRank)) {
+      best = fi.filePath();
+      bestTime = t;
+      bestRank = rank;
+    }
   }
-  return {};
+  return best.isEmpty() ? other : best;
 }
 
 // The decisions of a review file, matched to the candidates by series and coordinates (exact:

@@ -28,6 +28,8 @@
 #include <QTableView>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <clocale>
 #include <cmath>
 
@@ -328,6 +330,45 @@ class TestReview final : public QObject {
     const QPointF left = coronal.voxelToWidget(0, 10, 0), right = coronal.voxelToWidget(19, 10, 0);
     QVERIFY(top.y() < bottom.y());  // head end up
     QCOMPARE(std::lround((bottom.y() - top.y()) / (right.x() - left.x()) * 100), std::lround(29 * 2.5 / 19 * 100));
+  }
+
+  void newestCandidateFileOpens() {
+    // A folder with submission.csv and a later detector run's r1-detections-*.csv opens the
+    // newer of the two; an export with a probability column does not take over from them.
+    const QString sub = dir_ + QStringLiteral("/submission.csv");
+    const QString det = dir_ + QStringLiteral("/r1-detections-run-ckpt-00000007.csv");
+    const QString exported = dir_ + QStringLiteral("/submission-reviewed.csv");
+    struct Cleanup {
+      QStringList files;
+      ~Cleanup() {
+        for (const auto& f : files) QFile::remove(f);
+      }
+    } cleanup{{det, exported}};
+    const QByteArray rows = readAll(sub);
+    QVERIFY(!rows.isEmpty());
+    const QList<QByteArray> lines = rows.split('\n');
+    r1::vision::write_text_file(det.toStdString(),
+                                (lines[0] + '\n' + lines[1] + '\n').toStdString(), "test");
+    r1::vision::write_text_file(exported.toStdString(), rows.toStdString(), "test");
+    namespace fs = std::filesystem;
+    const auto now = fs::file_time_type::clock::now();
+    auto age = [&](const QString& f, int seconds) {
+      fs::last_write_time(f.toStdString(), now - std::chrono::seconds(seconds));
+    };
+    age(sub, 100);
+    age(det, 50);
+    age(exported, 0);  // the newest, but an export: not a candidate source while others exist
+    auto open = [&] {
+      ReviewView view;
+      ReviewController ctl;
+      ctl.bind(&view);
+      ctl.openFolder(dir_);
+      QTest::qWaitFor([&] { return ctl.loadedScan() == 0 && ctl.idle(); }, 20000);
+      return ctl.candidatesFile();
+    };
+    QCOMPARE(open(), det);
+    age(sub, 10);  // the submission edited after the run
+    QCOMPARE(open(), sub);
   }
 
   void reviewFlow() {
