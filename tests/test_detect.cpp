@@ -386,6 +386,74 @@ class TestDetect : public QObject {
     QVERIFY(torch::equal(a.offset, b.offset));
     QCOMPARE(loaded.config().train.sizes, cfg.train.sizes);
   }
+
+  void resumeIsBitExact() {
+    // 8 steps in one go against 3, a stop, and a resume from the step-3 checkpoint: the same
+    // batches (the sampler seeks to each step), optimizer state, loss scale and RNG, so the
+    // losses of steps 4-8 and the final weights are identical, bit for bit (CPU, one thread).
+    const QString root = QStringLiteral(R1_TEST_TMP "/detect_resume_phantoms");
+    const QString out = QStringLiteral(R1_TEST_TMP "/detect_resume_runs");
+    QDir(root).removeRecursively();
+    QDir(out).removeRecursively();
+    PhantomOptions po;
+    po.size_xy_min = po.size_xy_max = 64;
+    po.slices_min = po.slices_max = 24;
+    po.nodules_min = po.nodules_max = 1;
+    po.diameter_min_mm = 10;
+    po.diameter_max_mm = 14;
+    po.vessel_targets = 20;
+    write_phantom_set(root.toStdString(), 2, 11, po);
+    DetectConfig cfg = tiny_config(root.toStdString(), out.toStdString());
+    cfg.train.steps = 8;
+    cfg.train.warmup_steps = 2;
+    cfg.train.sizes = {48, 64};
+    cfg.train.log_every = 1;
+    cfg.train.checkpoint_every = 3;
+    struct Losses {
+      std::vector<std::pair<int64_t, double>> steps;
+      std::mutex mu;
+    };
+    auto run = [&](const std::string& name, bool resume, int stop_after, Losses& got) {
+      DetectConfig c = cfg;
+      c.train.run_name = name;
+      c.train.resume = resume;
+      auto sink = std::make_shared<ev::CallbackSink>([&](const ev::Event& e) {
+        if (auto* s = std::get_if<ev::Step>(&e.payload)) {
+          std::lock_guard<std::mutex> lock(got.mu);
+          got.steps.emplace_back(s->step, s->loss);
+        }
+      });
+      DetectTrainerHooks hooks;
+      if (stop_after > 0)
+        hooks.stop_requested = [&got, stop_after] {
+          std::lock_guard<std::mutex> lock(got.mu);
+          return int(got.steps.size()) >= stop_after;
+        };
+      torch::manual_seed(0);  // what a fresh process has: the checkpoint restores the rest
+      DetectTrainer t(c, sink, hooks);
+      const auto status = t.run();  // before net(): setup() builds the network
+      return std::make_pair(status, t.net()->parameters());
+    };
+    Losses whole, first, second;
+    const auto [ra, pa] = run("whole", false, 0, whole);
+    QCOMPARE(ra, ev::FinishStatus::Completed);
+    const auto [rb, pb] = run("split", false, 3, first);
+    QCOMPARE(rb, ev::FinishStatus::Stopped);
+    QCOMPARE(first.steps.size(), size_t(3));
+    const auto [rc, pc] = run("split", true, 0, second);
+    QCOMPARE(rc, ev::FinishStatus::Completed);
+    QCOMPARE(whole.steps.size(), size_t(8));
+    QCOMPARE(second.steps.size(), size_t(5));
+    for (size_t i = 0; i < 3; ++i) QCOMPARE(first.steps[i], whole.steps[i]);
+    for (size_t i = 0; i < 5; ++i) {
+      qInfo("step %lld: %.9g resumed %.9g", static_cast<long long>(whole.steps[3 + i].first),
+            whole.steps[3 + i].second, second.steps[i].second);
+      QCOMPARE(second.steps[i].first, whole.steps[3 + i].first);
+      QCOMPARE(second.steps[i].second, whole.steps[3 + i].second);  // exact
+    }
+    QCOMPARE(pa.size(), pc.size());
+    for (size_t i = 0; i < pa.size(); ++i) QVERIFY(torch::equal(pa[i], pc[i]));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestDetect)

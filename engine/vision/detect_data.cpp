@@ -127,9 +127,17 @@ SliceSampler::SliceSampler(std::vector<ScanRecord> scans, const DetectConfig& cf
     : scans_(std::move(scans)),
       cfg_(cfg),
       cache_(static_cast<size_t>(cfg.data.cache_scans)),
+      seed_(seed),
       rng_(seed) {
   for (size_t s = 0; s < scans_.size(); ++s)
     for (size_t n = 0; n < scans_[s].nodules.size(); ++n) nodules_.emplace_back(s, n);
+}
+
+void SliceSampler::seek(int64_t step) {
+  const auto s = static_cast<uint64_t>(step);
+  std::seed_seq seq{static_cast<uint32_t>(seed_), static_cast<uint32_t>(seed_ >> 32),
+                    static_cast<uint32_t>(s), static_cast<uint32_t>(s >> 32)};
+  rng_.seed(seq);
 }
 
 DetectBatch SliceSampler::next(int64_t batch, int64_t size) {

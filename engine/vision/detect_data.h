@@ -82,6 +82,9 @@ struct DetectBatch {
 class SliceSampler {
  public:
   SliceSampler(std::vector<ScanRecord> scans, const DetectConfig& cfg, uint64_t seed);
+  // The draws of a step come from a stream seeded by (seed, step): a run resumed at step k
+  // samples what the uninterrupted run sampled there.
+  void seek(int64_t step);
   DetectBatch next(int64_t batch, int64_t size);
   const std::vector<ScanRecord>& scans() const { return scans_; }
   VolumeCache& cache() { return cache_; }
@@ -91,6 +94,7 @@ class SliceSampler {
   std::vector<std::pair<size_t, size_t>> nodules_;  // (scan, nodule)
   DetectConfig cfg_;
   VolumeCache cache_;
+  uint64_t seed_;
   std::mt19937_64 rng_;
 };
 

@@ -143,10 +143,7 @@ void DetectTrainer::setup() {
         auto gen = at::detail::getDefaultCPUGenerator();
         compat::set_generator_state(gen, reader.meta().rng_cpu);
       }
-      // The sampler continues on a stream of its own for this step.
-      sampler_ = std::make_unique<SliceSampler>(
-          train_, cfg_, static_cast<uint64_t>(cfg_.train.seed) + static_cast<uint64_t>(step_));
-      resumed_from_ = step_;
+      resumed_from_ = step_;  // the sampler seeks to each step itself: nothing to restore
     }
   }
   last_size_ = step_ > 0 ? cfg_.size_at(step_ - 1) : 0;
@@ -162,6 +159,7 @@ DetectStepStats DetectTrainer::train_step() {
   for (auto& g : optim_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(st.lr);
 
   net_->train();
+  sampler_->seek(step_);
   const auto batch = sampler_->next(cfg_.train.batch_size, st.size);
   const auto x = batch.images.to(device_);
   if (autocast_) compat::set_autocast(device_, true, amp_dtype_);
