@@ -37,16 +37,7 @@ Rope make_rope(int64_t seq_len, int64_t rope_dim, double theta, const torch::Dev
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const Rope& rope) {
-  if (auto fused = ops::rope_or_undefined(x, rope.cos, rope.sin); fused.defined()) return fused;
-  const auto T = x.size(1);
-  auto shape = x.sizes().vec();
-  auto ct = x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  auto xp = x.to(ct).reshape({x.size(0), T, x.size(2), -1, 2});
-  auto x0 = xp.select(-1, 0), x1 = xp.select(-1, 1);
-  auto c = rope.cos.slice(0, 0, T).to(ct).view({1, T, 1, -1});
-  auto s = rope.sin.slice(0, 0, T).to(ct).view({1, T, 1, -1});
-  auto out = torch::stack({x0 * c - x1 * s, x0 * s + x1 * c}, -1);
-  return out.reshape(shape).to(x.scalar_type());
+  return ops::rope(x, rope.cos, rope.sin);  // fused kernel on CUDA, ATen elsewhere
 }
 
 }  // namespace r1::model

@@ -15,8 +15,8 @@ GateImpl::GateImpl(const ModelConfig& c)
 
 Routing GateImpl::forward(const torch::Tensor& x) {
   auto logits = torch::nn::functional::linear(x, weight);  // under autocast: bf16 / fp16
-  auto r = ops::moe_route(logits, bias, topk, n_groups, topk_groups, route_scale);
-  return {r.weights, r.indices, r.scores, logits.scalar_type()};
+  return {ops::moe_route(logits, bias, topk, n_groups, topk_groups, route_scale),
+          logits.scalar_type()};
 }
 
 MoEImpl::MoEImpl(const ModelConfig& c)

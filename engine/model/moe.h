@@ -4,15 +4,15 @@
 // Auxiliary-loss-free balancing: the per-expert bias is a buffer updated outside autograd.
 #include "engine/config/config.h"
 #include "engine/model/layers.h"
+#include "engine/model/ops/moe_ops.h"
 
 namespace r1::model {
 
-struct Routing {
-  torch::Tensor weights;  // [N, k], from unbiased scores, normalized, times route_scale
-  torch::Tensor indices;  // [N, k] int64
-  torch::Tensor scores;   // [N, E] sigmoid affinities (with grad)
-  torch::ScalarType compute = torch::kFloat32;  // the gate GEMM's output dtype: the experts'
-                                                // (bf16 / fp16 under autocast)
+// weights [N, k] (unbiased scores, normalized, times route_scale), indices [N, k] int64,
+// scores [N, E] sigmoid affinities with grad; and the gate GEMM's output dtype, which the
+// experts compute in (bf16 / fp16 under autocast).
+struct Routing : ops::MoeRoute {
+  torch::ScalarType compute = torch::kFloat32;
 };
 
 struct GateImpl : torch::nn::Module {

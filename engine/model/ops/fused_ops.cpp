@@ -29,6 +29,19 @@ torch::Tensor cross_entropy_aten(const torch::Tensor& logits, const torch::Tenso
                           F::CrossEntropyFuncOptions().label_smoothing(smoothing));
 }
 
+torch::Tensor rope_aten(const torch::Tensor& x, const torch::Tensor& cos,
+                        const torch::Tensor& sin) {
+  const auto T = x.size(1);
+  auto shape = x.sizes().vec();
+  auto ct = x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  auto xp = x.to(ct).reshape({x.size(0), T, x.size(2), -1, 2});
+  auto x0 = xp.select(-1, 0), x1 = xp.select(-1, 1);
+  auto c = cos.slice(0, 0, T).to(ct).view({1, T, 1, -1});
+  auto s = sin.slice(0, 0, T).to(ct).view({1, T, 1, -1});
+  auto out = torch::stack({x0 * c - x1 * s, x0 * s + x1 * c}, -1);
+  return out.reshape(shape).to(x.scalar_type());
+}
+
 #ifdef R1_WITH_KERNELS
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -229,8 +242,7 @@ torch::Tensor swiglu(const torch::Tensor& a, const torch::Tensor& b) {
   return torch::silu(a) * b;
 }
 
-torch::Tensor rope_or_undefined(const torch::Tensor& x, const torch::Tensor& cos,
-                                const torch::Tensor& sin) {
+torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
 #ifdef R1_WITH_KERNELS
   if (g_enabled && x.is_cuda() && kernel_dtype(x) && x.dim() == 4 && x.stride(-1) == 1 &&
       x.numel() > 0 && cos.scalar_type() == torch::kFloat32 && cos.is_cuda() &&
@@ -241,8 +253,7 @@ torch::Tensor rope_or_undefined(const torch::Tensor& x, const torch::Tensor& cos
     if (kernels::check(probe).ok()) return FusedRope::apply(x, cos, sin);
   }
 #endif
-  (void)x; (void)cos; (void)sin;
-  return torch::Tensor();
+  return rope_aten(x, cos, sin);
 }
 
 bool kernels_built() {

@@ -23,10 +23,8 @@ torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& ta
 // keeps only a and b for the backward (ATen keeps silu(a) too).
 torch::Tensor swiglu(const torch::Tensor& a, const torch::Tensor& b);
 
-// Rotary embedding of interleaved pairs: x [B, T, H, d] (last dimension contiguous, any other
-// strides), cos / sin fp32 [>= T, d / 2]. Returns a dense [B, T, H, d] in x's dtype, or an
-// undefined tensor where the kernel does not apply (the caller's ATen path runs instead).
-torch::Tensor rope_or_undefined(const torch::Tensor& x, const torch::Tensor& cos,
-                                const torch::Tensor& sin);
+// Rotary embedding of interleaved pairs: x [B, T, H, d] (any strides), cos / sin [>= T, d / 2]
+// (fp32, or fp64 for fp64 x); fp32 math (fp64 for fp64), returned dense in x's dtype.
+torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
 }  // namespace r1::model::ops
