@@ -36,8 +36,7 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x) {
   Routing r = gate(flat);
   const auto N = flat.size(0);
 
-  const bool kern = ops::moe_kernels_usable(flat.device(), r.compute, n_routed, topk,
-                                            gate->n_groups);
+  const bool kern = ops::moe_kernels_usable(flat.device(), r.compute, n_routed, topk);
   auto plan = ops::moe_plan(r.indices, n_routed, kern);
   last_counts = plan.counts.to(torch::kInt64);
   if (is_training()) {  // evaluation never moves the bias

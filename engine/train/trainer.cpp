@@ -389,21 +389,26 @@ StepStats Trainer::train_step() {
     auto d = v.detach().to(torch::kFloat64);
     acc = acc.defined() ? acc + d : d;
   };
+  auto forward = [&](const torch::Tensor& tokens) {
+    if (amp) compat::set_autocast(device_, true, amp_dtype);
+    model::LossParts p;
+    try {
+      p = model_(tokens, t.label_smoothing);
+    } catch (...) {
+      if (amp) compat::set_autocast(device_, false, amp_dtype);
+      throw;
+    }
+    if (amp) compat::set_autocast(device_, false, amp_dtype);
+    return p;
+  };
   for (int64_t m = 0; m < t.grad_accum; ++m) {
     auto batch = train_batches_->train_batch(step_, m, cfg_.data.batch_size,
                                              rank_ * cfg_.data.batch_size)
                      .to(device_);
+    model::LossParts parts;
     if (graphed) {
       auto body = [&](const torch::Tensor& tokens) {
-        compat::set_autocast(device_, true, amp_dtype);
-        model::LossParts p;
-        try {
-          p = model_(tokens, t.label_smoothing);
-        } catch (...) {
-          compat::set_autocast(device_, false, amp_dtype);
-          throw;
-        }
-        compat::set_autocast(device_, false, amp_dtype);
+        auto p = forward(tokens);
         (p.loss / static_cast<double>(t.grad_accum)).backward();  // bf16: no loss scale
         auto keep = [](const torch::Tensor& x) { return x.defined() ? x.detach() : x; };
         return std::vector<torch::Tensor>{keep(p.loss), keep(p.main), keep(p.mtp),
@@ -420,24 +425,13 @@ StepStats Trainer::train_step() {
                                                "train.cuda_graph = false): ") + e.what());
         }
       }
-      add(loss_sum, (*out)[0]);
-      add(main_sum, (*out)[1]);
-      add(mtp_sum, (*out)[2]);
-      add(bal_sum, (*out)[3]);
-      continue;
+      parts = {(*out)[0], (*out)[1], (*out)[2], (*out)[3]};
+    } else {
+      parts = forward(batch);
+      auto scaled = scaler_.scale_loss(parts.loss / static_cast<double>(t.grad_accum));
+      if (grad_buckets_ && m == t.grad_accum - 1) grad_buckets_->arm(scaled);
+      scaled.backward();
     }
-    if (amp) compat::set_autocast(device_, true, amp_dtype);
-    model::LossParts parts;
-    try {
-      parts = model_(batch, t.label_smoothing);
-    } catch (...) {
-      if (amp) compat::set_autocast(device_, false, amp_dtype);
-      throw;
-    }
-    if (amp) compat::set_autocast(device_, false, amp_dtype);
-    auto scaled = scaler_.scale_loss(parts.loss / static_cast<double>(t.grad_accum));
-    if (grad_buckets_ && m == t.grad_accum - 1) grad_buckets_->arm(scaled);
-    scaled.backward();
     add(loss_sum, parts.loss);
     add(main_sum, parts.main);
     add(mtp_sum, parts.mtp);

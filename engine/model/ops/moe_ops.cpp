@@ -285,13 +285,13 @@ MoeRoute moe_route(const torch::Tensor& logits, const torch::Tensor& bias, int64
 }
 
 bool moe_kernels_usable(const torch::Device& device, torch::ScalarType dtype, int64_t n_experts,
-                        int64_t topk, int64_t n_groups) {
+                        int64_t topk) {
 #ifdef R1_WITH_KERNELS
   return kernels_enabled() && device.is_cuda() &&
          (dtype == torch::kFloat32 || dtype == torch::kBFloat16) && n_experts <= 4096 &&
-         topk >= 1 && topk <= 8 && n_groups >= 1;
+         topk >= 1 && topk <= 8;
 #else
-  (void)device; (void)dtype; (void)n_experts; (void)topk; (void)n_groups;
+  (void)device; (void)dtype; (void)n_experts; (void)topk;
   return false;
 #endif
 }

@@ -46,7 +46,7 @@ MoePlan moe_plan(const torch::Tensor& indices, int64_t n_experts, bool use_kerne
 
 // Whether the kernel path applies to activations of `dtype` on `device` for this routing shape.
 bool moe_kernels_usable(const torch::Device& device, torch::ScalarType dtype, int64_t n_experts,
-                        int64_t topk, int64_t n_groups);
+                        int64_t topk);
 
 torch::Tensor moe_gather(const torch::Tensor& x, const MoePlan& plan);  // [N·k, D], x's dtype
 // y[t] = sum_j weights[t, j] · rows[position[t·k + j]], in rows' dtype (fp32 accumulation on
