@@ -7,8 +7,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 B=${1:?build dir}; shift
-TRAIN=0; PEER=0
-for a in "$@"; do case $a in --train) TRAIN=1 ;; --peer) PEER=1 ;; esac; done
+TRAIN=0; PEER=0; GRAPH=0
+for a in "$@"; do case $a in --train) TRAIN=1 ;; --peer) PEER=1 ;; --graph) GRAPH=1 ;; esac; done
 LOGS=${OUT:+$OUT/e2e}; LOGS=${LOGS:-$B/e2e-logs}; mkdir -p "$LOGS"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 W=$B/engine/r1-worker
@@ -20,10 +20,13 @@ echo "test_fused_ops rc $?"; grep -E "QINFO|FAIL|SKIP|Totals" "$LOGS/test_fused_
 
 for ((rep = 1; rep <= ${REPS:-1}; rep++)); do  # REPS=3: interleaved repeats (host noise)
 for p in r1-mini r1-mini-dense; do
-  for k in true false; do
+  for k in true false graph; do
+    [ $k = graph ] && ((!GRAPH)) && continue
     L=$LOGS/bench-$p-$k-$rep.log
-    "$W" bench --preset $p "${SHAPE[@]}" --set train.kernels=$k --steps 20 --warmup 5 >"$L" 2>&1
-    rows+=("$p|ours, kernels $k|$(awk '/^tokens\/s/ {print $2}' "$L")|$(awk '/^MFU/ {print $2}' "$L")|$(awk '/^peak GPU/ {print $4" "$5}' "$L")")
+    if [ $k = graph ]; then set -- --set train.kernels=true --set train.cuda_graph=true; run="kernels true + cuda_graph"
+    else set -- --set train.kernels=$k; run="kernels $k"; fi
+    "$W" bench --preset $p "${SHAPE[@]}" "$@" --steps 20 --warmup 5 >"$L" 2>&1
+    rows+=("$p|ours, $run|$(awk '/^tokens\/s/ {print $2}' "$L")|$(awk '/^MFU/ {print $2}' "$L")|$(awk '/^peak GPU/ {print $4" "$5}' "$L")")
   done
 done
 done
