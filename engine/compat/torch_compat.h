@@ -48,6 +48,21 @@ inline void set_autocast(const torch::Device& device, bool enabled, at::ScalarTy
   if (!enabled) at::autocast::clear_cache();
 }
 
+// The dtype autocast computes in on this thread for `device`'s type, or nullopt when it is off.
+inline std::optional<at::ScalarType> autocast_dtype(const torch::Device& device) {
+#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 4 || TORCH_VERSION_MAJOR >= 3
+  if (!at::autocast::is_autocast_enabled(device.type())) return std::nullopt;
+  return at::autocast::get_autocast_dtype(device.type());
+#else
+  if (device.is_cuda()) {
+    if (!at::autocast::is_enabled()) return std::nullopt;
+    return at::autocast::get_autocast_gpu_dtype();
+  }
+  if (!at::autocast::is_cpu_enabled()) return std::nullopt;
+  return at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
 // Generator state as a byte tensor.
 inline at::Tensor generator_state(const at::Generator& gen) { return gen.get_state(); }
 inline void set_generator_state(at::Generator& gen, const at::Tensor& state) { gen.set_state(state); }

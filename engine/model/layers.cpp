@@ -1,5 +1,6 @@
 #include "engine/model/layers.h"
 
+#include "engine/compat/torch_compat.h"
 #include "engine/model/ops/fused_ops.h"
 
 namespace r1::model {
@@ -9,7 +10,14 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  return ops::rms_norm(x, weight, eps);  // fused kernel on CUDA, ATen elsewhere
+  auto y = ops::rms_norm(x, weight, eps);  // fused kernel on CUDA, ATen elsewhere
+  // Under autocast the fp32 residual stream's norm feeds two GEMMs (wq_a and wkv_a; w1 and w3):
+  // cast once here, so both read and keep for their backward one bf16 copy instead of two.
+  if (y.scalar_type() == torch::kFloat32) {
+    if (auto dt = compat::autocast_dtype(y.device()); dt && *dt != torch::kFloat32)
+      return y.to(*dt);
+  }
+  return y;
 }
 
 torch::nn::Linear linear(int64_t in, int64_t out) {
@@ -23,7 +31,7 @@ SwiGLUImpl::SwiGLUImpl(int64_t dim, int64_t inter) {
 }
 
 torch::Tensor SwiGLUImpl::forward(const torch::Tensor& x) {
-  return w2(ops::swiglu(w1(x), w3(x)));  // fused gate on CUDA, ATen elsewhere
+  return ops::swiglu_down(w1(x), w3(x), w2->weight);  // fused gate on CUDA, ATen elsewhere
 }
 
 Rope make_rope(int64_t seq_len, int64_t rope_dim, double theta, const torch::Device& device,

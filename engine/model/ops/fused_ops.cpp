@@ -103,7 +103,9 @@ struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
 
 // Forward: loss and log-sum-exp per row (one read of the logits). Backward: the same kernel
 // writes dlogits, scaled on the device by grad_out / N (no host sync): one more read of the
-// logits and one write. The [N, V] probabilities never exist.
+// logits and one write. The [N, V] probabilities never exist. When nothing but this node holds
+// the logits (the model's case: the head's output goes straight in), the backward writes the
+// gradient over them: no second [N, V] buffer at the start of the backward, where the peak is.
 struct FusedCrossEntropy : torch::autograd::Function<FusedCrossEntropy> {
   static kernels::CrossEntropyParams params(const torch::Tensor& l, const torch::Tensor& t,
                                             double smoothing) {
@@ -135,12 +137,17 @@ struct FusedCrossEntropy : torch::autograd::Function<FusedCrossEntropy> {
     const auto& l = saved[0];
     const auto& t = saved[1];
     auto g = grads[0].to(torch::kFloat32).contiguous();
-    auto dl = torch::empty_like(l);
+    // Held here and by the saved variable only, and no view shares the storage: overwrite.
+    const bool in_place = l.use_count() <= 2 && l.storage().use_count() == 1;
+    auto dl = in_place ? l : torch::empty_like(l);
     auto p = params(l, t, ctx->saved_data["smoothing"].toDouble());
     p.dlogits = dl.data_ptr();
     p.grad_scale = 1.0f / static_cast<float>(l.size(0));
     p.grad_scale_dev = g.data_ptr<float>();
     ok(kernels::cross_entropy(p, stream()));
+    // A second backward through this node (retain_graph) would read the gradient as logits:
+    // the version bump makes autograd refuse it instead.
+    if (in_place) l.unsafeGetTensorImpl()->bump_version();
     return {dl, torch::Tensor(), torch::Tensor()};
   }
 };
@@ -183,6 +190,58 @@ struct FusedSwiglu : torch::autograd::Function<FusedSwiglu> {
     ok(kernels::swiglu_backward(p, stream()));
     auto shape = ctx->saved_data["shape"].toIntVector();
     return {da.view(shape), db.view(shape)};
+  }
+};
+
+// w2's GEMM over SwiGLU's gate, out = (silu(a) b) wᵀ, keeping a, b and w for the backward: h is
+// made again there (one pass over a and b) for w's gradient instead of being kept from the
+// forward. Linear would keep h: [N, inter] per FFN, the largest tensor a dense layer saves.
+struct FusedSwigluDown : torch::autograd::Function<FusedSwigluDown> {
+  static torch::Tensor gate(const torch::Tensor& a2, const torch::Tensor& b2) {
+    auto h = torch::empty_like(a2);
+    kernels::SwigluParams p;
+    p.dtype = dtype_of(a2);
+    p.n_rows = a2.size(0);
+    p.dim = a2.size(1);
+    p.a = a2.data_ptr();
+    p.b = b2.data_ptr();
+    p.h = h.data_ptr();
+    ok(kernels::swiglu_forward(p, stream()));
+    return h;
+  }
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a,
+                               const torch::Tensor& b, const torch::Tensor& w) {
+    const int64_t D = a.size(-1);
+    auto a2 = a.contiguous().view({-1, D});
+    auto b2 = b.contiguous().view({-1, D});
+    auto out = at::mm(gate(a2, b2), w.t());
+    ctx->save_for_backward({a2, b2, w});
+    auto shape = a.sizes().vec();
+    shape.back() = w.size(0);
+    return out.view(shape);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& a2 = saved[0];
+    const auto& b2 = saved[1];
+    const auto& w = saved[2];
+    auto dout = grads[0].to(a2.scalar_type()).contiguous().view({-1, w.size(0)});
+    auto dw = at::mm(dout.t(), gate(a2, b2));
+    auto dh = at::mm(dout, w);
+    auto db = torch::empty_like(b2);
+    kernels::SwigluBackwardParams p;
+    p.dtype = dtype_of(a2);
+    p.n_rows = a2.size(0);
+    p.dim = a2.size(1);
+    p.dh = dh.data_ptr();
+    p.a = a2.data_ptr();
+    p.b = b2.data_ptr();
+    p.da = dh.data_ptr();  // in place over dh
+    p.db = db.data_ptr();
+    ok(kernels::swiglu_backward(p, stream()));
+    auto shape = grads[0].sizes().vec();
+    shape.back() = a2.size(1);
+    return {dh.view(shape), db.view(shape), dw};
   }
 };
 
@@ -240,6 +299,20 @@ torch::Tensor swiglu(const torch::Tensor& a, const torch::Tensor& b) {
     return FusedSwiglu::apply(a, b);
 #endif
   return torch::silu(a) * b;
+}
+
+torch::Tensor swiglu_down(const torch::Tensor& a, const torch::Tensor& b,
+                          const torch::Tensor& w) {
+#ifdef R1_WITH_KERNELS
+  if (g_enabled && a.is_cuda() && kernel_dtype(a) && a.scalar_type() == b.scalar_type() &&
+      a.sizes() == b.sizes() && a.dim() >= 1 && a.numel() > 0 && w.dim() == 2 &&
+      w.size(1) == a.size(-1) && w.is_cuda() &&
+      (w.scalar_type() == a.scalar_type() || w.scalar_type() == torch::kFloat32)) {
+    // Under autocast a and b arrive in bf16 and the fp32 weight is cast here, as linear would.
+    return FusedSwigluDown::apply(a, b, w.to(a.scalar_type()));
+  }
+#endif
+  return torch::nn::functional::linear(swiglu(a, b), w);
 }
 
 torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {

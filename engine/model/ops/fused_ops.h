@@ -23,6 +23,11 @@ torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& ta
 // keeps only a and b for the backward (ATen keeps silu(a) too).
 torch::Tensor swiglu(const torch::Tensor& a, const torch::Tensor& b);
 
+// The FFN's down projection over the gate, linear(swiglu(a, b), w) with w [out, inter]. The
+// kernel path keeps a, b and w and makes the gate again in the backward, where linear would keep
+// the gate's [N, inter] output.
+torch::Tensor swiglu_down(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& w);
+
 // Rotary embedding of interleaved pairs: x [B, T, H, d] (any strides), cos / sin [>= T, d / 2]
 // (fp32, or fp64 for fp64 x); fp32 math (fp64 for fp64), returned dense in x's dtype.
 torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
