@@ -1,6 +1,7 @@
 // r1-worker: the headless engine. train | eval | sample | info | bench
 #include "engine/cli/cluster_cmd.h"
 #include "engine/cli/detect_cmd.h"
+#include "engine/cli/kernel_profile.h"
 #include "engine/cli/progress.h"
 #include "engine/compat/torch_compat.h"
 #include "engine/config/config.h"
@@ -132,12 +133,13 @@ int cmd_info(const ConfigArgs& ca, bool reference, bool toml) {
   return 0;
 }
 
-int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
+int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup, const std::string& profile) {
   r1::Config cfg = ca.load();
   cfg.run.name = "bench-" + cfg.model.preset;
   cfg.eval.every = 0;
   cfg.checkpoint.every = 0;
-  cfg.train.steps = warmup + steps;
+  const int64_t profile_steps = profile.empty() ? 0 : 3;
+  cfg.train.steps = warmup + steps + profile_steps;
   cfg.train.warmup_steps = 0;
   const int64_t tokens = std::max<int64_t>(1 << 20, (cfg.data.seq_len + 8) * 64);
   r1::train::TrainerOptions opt;
@@ -200,6 +202,22 @@ int cmd_bench(const ConfigArgs& ca, int64_t steps, int64_t warmup) {
   if (peak >= 0) std::printf("peak GPU memory  %.2f GiB\n", peak / double(1 << 30));
   std::printf("peak host RSS    %.2f GiB\n", ru.ru_maxrss / double(1 << 20));
   std::printf("loss %.4f -> %.4f\n", loss0, loss);
+  if (profile_steps > 0) {
+    // After the timed steps, so the profiler's overhead stays out of tokens/s.
+    try {
+      auto kp = r1::cli::profile_kernels([&] { trainer.train_step(); }, profile_steps, profile, 30);
+      std::printf("\nprofile: %lld steps, GPU kernels %.2f ms/step of %.2f ms/step wall "
+                  "(under the profiler); trace in %s\n%s",
+                  static_cast<long long>(profile_steps), kp.gpu_ms_per_step, kp.wall_ms_per_step,
+                  profile.c_str(), kp.table.c_str());
+    } catch (const c10::Error& e) {
+      std::fprintf(stderr, "r1-worker: bench --profile: %s\n", e.what_without_backtrace());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "r1-worker: bench --profile: %s\n", e.what());
+      return 1;
+    }
+  }
   return 0;
 }
 
@@ -258,6 +276,10 @@ int main(int argc, char** argv) {
   bench_args.add(bench);
   bench->add_option("--steps", bench_steps, "Timed steps")->check(CLI::Range(1, 100000));
   bench->add_option("--warmup", bench_warmup, "Untimed steps first")->check(CLI::Range(0, 100000));
+  std::string bench_profile;
+  bench->add_option("--profile", bench_profile,
+                    "After the timed steps, profile 3 more (Kineto): Chrome trace to this file, "
+                    "GPU kernels by time to stdout");
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -265,7 +287,7 @@ int main(int argc, char** argv) {
     if (*eval) return cmd_eval(ckpt, sets, jsonl);
     if (*sample) return cmd_sample(ckpt, sets, prompt, so, jsonl);
     if (*info) return cmd_info(info_args, reference, toml);
-    if (*bench) return cmd_bench(bench_args, bench_steps, bench_warmup);
+    if (*bench) return cmd_bench(bench_args, bench_steps, bench_warmup, bench_profile);
   } catch (const r1::ConfigError& e) {
     std::fprintf(stderr, "r1-worker: config error: %s\n", e.what());
   } catch (const r1::train::CheckpointError& e) {
