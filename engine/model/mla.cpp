@@ -42,16 +42,19 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k,
 torch::Tensor MLAImpl::forward(const torch::Tensor& x, const Rope& rope) {
   const auto B = x.size(0), T = x.size(1);
   auto q = q_lora_rank == 0 ? wq(x) : wq_b(q_norm(wq_a(x)));
-  q = q.view({B, T, n_heads, dn + dr});
-  auto q_nope = q.narrow(-1, 0, dn);
-  auto q_pe = apply_rope(q.narrow(-1, dn, dr), rope);
+  // split_with_sizes, not two narrows: its backward is one cat of the parts' gradients, where
+  // each narrow's backward fills a zero tensor of the whole, copies its part in, and the two
+  // are then added (five passes over q instead of one; measured 1.4 ms of a 25 ms dense step).
+  auto qs = q.view({B, T, n_heads, dn + dr}).split_with_sizes({dn, dr}, -1);
+  const auto& q_nope = qs[0];
+  auto q_pe = apply_rope(qs[1], rope);
 
-  auto kv = wkv_a(x);
-  auto kv_c = kv.narrow(-1, 0, kv_lora_rank);
-  auto k_pe = apply_rope(kv.narrow(-1, kv_lora_rank, dr).unsqueeze(2), rope);  // [B,T,1,dr]
-  auto kvh = wkv_b(kv_norm(kv_c)).view({B, T, n_heads, dn + dv});
-  auto k_nope = kvh.narrow(-1, 0, dn);
-  auto v = kvh.narrow(-1, dn, dv);
+  auto kvs = wkv_a(x).split_with_sizes({kv_lora_rank, dr}, -1);
+  const auto& kv_c = kvs[0];
+  auto k_pe = apply_rope(kvs[1].unsqueeze(2), rope);  // [B,T,1,dr]
+  auto kvhs = wkv_b(kv_norm(kv_c)).view({B, T, n_heads, dn + dv}).split_with_sizes({dn, dv}, -1);
+  const auto& k_nope = kvhs[0];
+  const auto& v = kvhs[1];
 
   auto qh = torch::cat({q_nope, q_pe.to(q_nope.scalar_type())}, -1).transpose(1, 2);
   auto kh = torch::cat({k_nope, k_pe.to(k_nope.scalar_type()).expand({B, T, n_heads, dr})}, -1)

