@@ -23,12 +23,12 @@ constexpr int kCache = 2;               // packs per thread per row
 constexpr int kMaxBackwardBlocks = 1024;  // rmsnorm_backward_workspace_bytes() assumes it
 constexpr int kMaxVecsPerRow = 512 * kCache;
 
-template <typename T>
+template <typename T, typename Ty>
 struct FwdArgs {
   const T* x;
   const T* r;
   const float* w;
-  T* y;
+  Ty* y;
   T* h;
   float* rstd;
   int64_t n_rows, ld_x, ld_r, ld_y, ld_h;
@@ -36,9 +36,9 @@ struct FwdArgs {
   float eps;
 };
 
-template <typename T>
+template <typename T, typename Tdy>
 struct BwdArgs {
-  const T* dy;
+  const Tdy* dy;
   const T* h;
   const float* w;
   const float* rstd;
@@ -49,8 +49,9 @@ struct BwdArgs {
   int dim;
 };
 
-template <typename T, int kVec, int G, int kBlock>
-__global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T> a) {
+// Ty: y's type, T or (y_bf16) bf16 beside f32 x.
+template <typename T, typename Ty, int kVec, int G, int kBlock>
+__global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T, Ty> a) {
   constexpr int kRows = kBlock / G;
   __shared__ float smem[32];
   const int t = threadIdx.x % G;
@@ -93,22 +94,23 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T> a)
   if (!active) return;
   const float rs = rsqrtf(ss / static_cast<float>(a.dim) + a.eps);
   if (t == 0 && a.rstd) a.rstd[row] = rs;
-  T* y = a.y + row * a.ld_y;
+  Ty* y = a.y + row * a.ld_y;
 #pragma unroll
   for (int i = 0; i < kCache; ++i) {
     const int v = t + i * G;
     if (v < nvec) {
       const Pack<float, kVec> w = load_pack<float, kVec>(a.w + v * kVec);
-      Pack<T, kVec> o;
+      Pack<Ty, kVec> o;
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) o.v[e] = from_float<T>(to_float(hc[i].v[e]) * rs * w.v[e]);
-      store_pack<T, kVec>(y + v * kVec, o);
+      for (int e = 0; e < kVec; ++e) o.v[e] = from_float<Ty>(to_float(hc[i].v[e]) * rs * w.v[e]);
+      store_pack<Ty, kVec>(y + v * kVec, o);
     }
   }
 }
 
-template <typename T, int kVec, int G, int kBlock>
-__global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T> a) {
+// Tdy: dy's type, T or (dy_bf16) bf16 beside f32 h.
+template <typename T, typename Tdy, int kVec, int G, int kBlock>
+__global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T, Tdy> a) {
   constexpr int kRows = kBlock / G;
   __shared__ float smem[32];
   R1K_DYNAMIC_SMEM(float, dw_smem);  // [dim] when kRows > 1 and partial is set
@@ -126,7 +128,8 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T> a)
        base += static_cast<int64_t>(gridDim.x) * kRows) {
     const int64_t row = base + grp;
     const bool active = row < a.n_rows;
-    Pack<T, kVec> dyc[kCache], hc[kCache];
+    Pack<Tdy, kVec> dyc[kCache];
+    Pack<T, kVec> hc[kCache];
     float rs = 0.f, dot = 0.f;
     if (active) {
       rs = a.rstd[row];
@@ -134,7 +137,7 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T> a)
       for (int i = 0; i < kCache; ++i) {
         const int v = t + i * G;
         if (v < nvec) {
-          dyc[i] = load_pack<T, kVec>(a.dy + row * a.ld_dy + v * kVec);
+          dyc[i] = load_pack<Tdy, kVec>(a.dy + row * a.ld_dy + v * kVec);
           hc[i] = load_pack<T, kVec>(a.h + row * a.ld_h + v * kVec);
         }
       }
@@ -243,22 +246,22 @@ int group_for(int nvec) {
   return 512;
 }
 
-template <typename T, int kVec, int G>
+template <typename T, typename Ty, int kVec, int G>
 Status launch_fwd(const RmsNormForwardParams& p, cudaStream_t stream) {
   constexpr int kBlock = G > 256 ? G : 256, kRows = kBlock / G;
   const int64_t D = p.dim;
-  FwdArgs<T> a{static_cast<const T*>(p.x), static_cast<const T*>(p.residual), p.weight,
-               static_cast<T*>(p.y), static_cast<T*>(p.h), p.rstd, p.n_rows,
+  FwdArgs<T, Ty> a{static_cast<const T*>(p.x), static_cast<const T*>(p.residual), p.weight,
+               static_cast<Ty*>(p.y), static_cast<T*>(p.h), p.rstd, p.n_rows,
                p.ld_x ? p.ld_x : D, p.ld_residual ? p.ld_residual : D, p.ld_y ? p.ld_y : D,
                p.ld_h ? p.ld_h : D, static_cast<int>(D), p.eps};
   const int64_t blocks = (p.n_rows + kRows - 1) / kRows;
-  auto kernel = rmsnorm_fwd_kernel<T, kVec, G, kBlock>;
+  auto kernel = rmsnorm_fwd_kernel<T, Ty, kVec, G, kBlock>;
   R1K_LAUNCH(kernel, static_cast<unsigned>(blocks), kBlock, 0, stream, a);
   R1K_LAUNCH_CHECK("rmsnorm_forward");
   return {};
 }
 
-template <typename T, int kVec, int G>
+template <typename T, typename Tdy, int kVec, int G>
 Status launch_bwd(const RmsNormBackwardParams& p, cudaStream_t stream) {
   const char* w = "rmsnorm_backward";
   // ~95 registers per thread in bf16: 128-thread blocks fill an SM better (5 x 128) than 256.
@@ -266,7 +269,7 @@ Status launch_bwd(const RmsNormBackwardParams& p, cudaStream_t stream) {
   const int64_t D = p.dim;
   const bool dw = p.dweight != nullptr;
   const size_t smem = (dw && kRows > 1) ? D * sizeof(float) : 0;
-  auto kernel = rmsnorm_bwd_kernel<T, kVec, G, kBlock>;
+  auto kernel = rmsnorm_bwd_kernel<T, Tdy, kVec, G, kBlock>;
   int device = 0, sms = 0, per_sm = 0;
   R1K_CUDA_TRY(w, cudaGetDevice(&device));
   R1K_CUDA_TRY(w, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
@@ -274,7 +277,7 @@ Status launch_bwd(const RmsNormBackwardParams& p, cudaStream_t stream) {
   const int64_t blocks = std::min<int64_t>(
       {(p.n_rows + kRows - 1) / kRows, static_cast<int64_t>(std::max(per_sm, 1)) * sms,
        static_cast<int64_t>(kMaxBackwardBlocks)});
-  BwdArgs<T> a{static_cast<const T*>(p.dy), static_cast<const T*>(p.h), p.weight, p.rstd,
+  BwdArgs<T, Tdy> a{static_cast<const Tdy*>(p.dy), static_cast<const T*>(p.h), p.weight, p.rstd,
                static_cast<const T*>(p.dh_extra), static_cast<T*>(p.dx),
                dw ? static_cast<float*>(p.workspace) : nullptr, p.n_rows, p.ld_dy ? p.ld_dy : D,
                p.ld_h ? p.ld_h : D, p.ld_dh_extra ? p.ld_dh_extra : D, p.ld_dx ? p.ld_dx : D,
@@ -291,27 +294,28 @@ Status launch_bwd(const RmsNormBackwardParams& p, cudaStream_t stream) {
   return {};
 }
 
-// Calls launch<T, kVec, G>(...) for the G that covers the row.
-template <typename T, int kVec, template <typename, int, int> class L, typename P>
+// Calls launch<T, T2, kVec, G>(...) for the G that covers the row (T2: y's or dy's type).
+template <typename T, typename T2, int kVec, template <typename, typename, int, int> class L,
+          typename P>
 Status by_group(const P& p, cudaStream_t stream) {
   switch (group_for(static_cast<int>(p.dim / kVec))) {
-    case 32: return L<T, kVec, 32>::run(p, stream);
-    case 64: return L<T, kVec, 64>::run(p, stream);
-    case 128: return L<T, kVec, 128>::run(p, stream);
-    case 256: return L<T, kVec, 256>::run(p, stream);
-    default: return L<T, kVec, 512>::run(p, stream);
+    case 32: return L<T, T2, kVec, 32>::run(p, stream);
+    case 64: return L<T, T2, kVec, 64>::run(p, stream);
+    case 128: return L<T, T2, kVec, 128>::run(p, stream);
+    case 256: return L<T, T2, kVec, 256>::run(p, stream);
+    default: return L<T, T2, kVec, 512>::run(p, stream);
   }
 }
-template <typename T, int kVec, int G>
+template <typename T, typename Ty, int kVec, int G>
 struct Fwd {
   static Status run(const RmsNormForwardParams& p, cudaStream_t s) {
-    return launch_fwd<T, kVec, G>(p, s);
+    return launch_fwd<T, Ty, kVec, G>(p, s);
   }
 };
-template <typename T, int kVec, int G>
+template <typename T, typename Tdy, int kVec, int G>
 struct Bwd {
   static Status run(const RmsNormBackwardParams& p, cudaStream_t s) {
-    return launch_bwd<T, kVec, G>(p, s);
+    return launch_bwd<T, Tdy, kVec, G>(p, s);
   }
 };
 
@@ -327,8 +331,8 @@ bool packable(int64_t dim, int es, std::initializer_list<int64_t> lds,
   return true;
 }
 
-template <template <typename, int, int> class L, typename P>
-Status dispatch(const char* w, const P& p, bool vec, cudaStream_t stream) {
+template <template <typename, typename, int, int> class L, typename P>
+Status dispatch(const char* w, const P& p, bool vec, bool low_bf16, cudaStream_t stream) {
   const int es = size_of(p.dtype);
   const int64_t nvec = vec ? p.dim / (16 / es) : p.dim;
   R1K_REQUIRE(w, nvec <= kMaxVecsPerRow,
@@ -336,9 +340,11 @@ Status dispatch(const char* w, const P& p, bool vec, cudaStream_t stream) {
                   (vec ? "" : " without 16-byte alignment (dim, ld or pointers)") +
                   ": rows of at most " + std::to_string(kMaxVecsPerRow) +
                   (vec ? " 16-byte packs" : " elements") + " are supported");
+  if (p.dtype == DType::f32 && low_bf16)
+    return vec ? by_group<float, bf16, 4, L>(p, stream) : by_group<float, bf16, 1, L>(p, stream);
   if (p.dtype == DType::f32)
-    return vec ? by_group<float, 4, L>(p, stream) : by_group<float, 1, L>(p, stream);
-  return vec ? by_group<bf16, 8, L>(p, stream) : by_group<bf16, 1, L>(p, stream);
+    return vec ? by_group<float, float, 4, L>(p, stream) : by_group<float, float, 1, L>(p, stream);
+  return vec ? by_group<bf16, bf16, 8, L>(p, stream) : by_group<bf16, bf16, 1, L>(p, stream);
 }
 
 }  // namespace
@@ -348,14 +354,14 @@ Status rmsnorm_forward(const RmsNormForwardParams& p, cudaStream_t stream) {
   if (Status s = check(p); !s.ok()) return s;
   if (p.n_rows == 0) return {};
   const int es = size_of(p.dtype);
-  R1K_REQUIRE(w, aligned(p.x, es) && aligned(p.y, es) && aligned(p.weight, 4) &&
+  R1K_REQUIRE(w, aligned(p.x, es) && aligned(p.y, p.y_bf16 ? 2 : es) && aligned(p.weight, 4) &&
                      (!p.residual || aligned(p.residual, es)) && (!p.h || aligned(p.h, es)),
               std::string("pointers not aligned to their element size"));
   const int64_t D = p.dim;
   const bool vec = packable(D, es, {p.ld_x ? p.ld_x : D, p.ld_y ? p.ld_y : D,
                                     p.ld_residual ? p.ld_residual : D, p.ld_h ? p.ld_h : D},
                             {p.x, p.y, p.residual, p.h, p.weight});
-  return dispatch<Fwd>(w, p, vec, stream);
+  return dispatch<Fwd>(w, p, vec, p.y_bf16, stream);
 }
 
 Status rmsnorm_backward(const RmsNormBackwardParams& p, cudaStream_t stream) {
@@ -367,7 +373,7 @@ Status rmsnorm_backward(const RmsNormBackwardParams& p, cudaStream_t stream) {
     return {};
   }
   const int es = size_of(p.dtype);
-  R1K_REQUIRE(w, aligned(p.dy, es) && aligned(p.h, es) && aligned(p.dx, es) &&
+  R1K_REQUIRE(w, aligned(p.dy, p.dy_bf16 ? 2 : es) && aligned(p.h, es) && aligned(p.dx, es) &&
                      aligned(p.weight, 4) && (!p.dh_extra || aligned(p.dh_extra, es)) &&
                      (!p.dweight || aligned(p.workspace, 16)),
               std::string("pointers not aligned to their element size (workspace: 16 bytes)"));
@@ -375,7 +381,7 @@ Status rmsnorm_backward(const RmsNormBackwardParams& p, cudaStream_t stream) {
   const bool vec = packable(D, es, {p.ld_dy ? p.ld_dy : D, p.ld_h ? p.ld_h : D,
                                     p.ld_dh_extra ? p.ld_dh_extra : D, p.ld_dx ? p.ld_dx : D},
                             {p.dy, p.h, p.dh_extra, p.dx, p.weight});
-  return dispatch<Bwd>(w, p, vec, stream);
+  return dispatch<Bwd>(w, p, vec, p.dy_bf16, stream);
 }
 
 }  // namespace r1::kernels

@@ -20,7 +20,7 @@
 namespace r1::kernels {
 
 struct RmsNormForwardParams {
-  DType dtype = DType::f32;  // of x, residual, y, h
+  DType dtype = DType::f32;  // of x, residual, y, h (y: see y_bf16)
   int64_t n_rows = 0;
   int64_t dim = 0;
   float eps = 1e-6f;
@@ -34,10 +34,13 @@ struct RmsNormForwardParams {
   void* h = nullptr;  // [n_rows, dim] x + residual; required with residual, may equal x or it
   int64_t ld_h = 0;
   float* rstd = nullptr;  // [n_rows] fp32, or null
+  // y in bf16 while x, residual and h are f32 (dtype f32 only): autocast's norm of the fp32
+  // residual stream, cast once in the store instead of by a separate pass.
+  bool y_bf16 = false;
 };
 
 struct RmsNormBackwardParams {
-  DType dtype = DType::f32;  // of dy, h, dh_extra, dx
+  DType dtype = DType::f32;  // of dy, h, dh_extra, dx (dy: see dy_bf16)
   int64_t n_rows = 0;
   int64_t dim = 0;
   const void* dy = nullptr;  // [n_rows, dim]
@@ -54,6 +57,7 @@ struct RmsNormBackwardParams {
   bool accumulate_dweight = false;  // dweight += instead of =
   void* workspace = nullptr;        // rmsnorm_backward_workspace_bytes(), 16-byte aligned
   size_t workspace_bytes = 0;
+  bool dy_bf16 = false;  // dy in bf16 while h, dh_extra and dx are f32 (dtype f32 only)
 };
 
 // Bytes of device workspace the backward needs for dweight (0 when dweight is not wanted).

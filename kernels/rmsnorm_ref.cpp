@@ -43,6 +43,10 @@ Status check(const RmsNormForwardParams& p) {
                           {"ld_y", p.ld_y}, {"ld_h", p.ld_h}})
     if (Status s = check_ld(w, what, ld, p.dim); !s.ok()) return s;
   if (!(p.eps >= 0.f)) return invalid_argument(w, "eps = " + std::to_string(p.eps));
+  if (p.y_bf16 && p.dtype != DType::f32)
+    return invalid_argument(w, "y_bf16 needs dtype f32 (x and h in f32, y in bf16)");
+  if (p.y_bf16 && p.y && (p.y == p.x || p.y == p.h))
+    return invalid_argument(w, "y in bf16 cannot share x's or h's f32 memory");
   if (p.n_rows == 0) return {};
   if (!p.x || !p.weight || !p.y) return invalid_argument(w, "x, weight and y are required");
   if (p.residual && !p.h) return invalid_argument(w, "h (x + residual) is required with residual");
@@ -56,6 +60,8 @@ Status check(const RmsNormBackwardParams& p) {
   for (auto [what, ld] : {std::pair{"ld_dy", p.ld_dy}, {"ld_h", p.ld_h},
                           {"ld_dh_extra", p.ld_dh_extra}, {"ld_dx", p.ld_dx}})
     if (Status s = check_ld(w, what, ld, p.dim); !s.ok()) return s;
+  if (p.dy_bf16 && p.dtype != DType::f32)
+    return invalid_argument(w, "dy_bf16 needs dtype f32 (h and dx in f32, dy in bf16)");
   if (p.n_rows == 0) return {};
   if (!p.dy || !p.h || !p.weight || !p.rstd || !p.dx)
     return invalid_argument(w, "dy, h, weight, rstd and dx are required");
@@ -105,7 +111,8 @@ RmsNormBackwardRef rmsnorm_backward_ref(const RmsNormBackwardParams& p) {
     const double rs = p.rstd[i];
     double dot = 0;
     for (int64_t j = 0; j < D; ++j) {
-      const double dy = ref::load(p.dy, p.dtype, i * ld_or(p.ld_dy, D) + j);
+      const double dy =
+          ref::load(p.dy, p.dy_bf16 ? DType::bf16 : p.dtype, i * ld_or(p.ld_dy, D) + j);
       xhat[j] = ref::load(p.h, p.dtype, i * ld_or(p.ld_h, D) + j) * rs;
       g[j] = p.weight[j] * dy;
       dot += g[j] * xhat[j];

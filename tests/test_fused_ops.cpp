@@ -54,35 +54,43 @@ class TestFusedOps final : public QObject {
     QTest::addColumn<int>("rows");
     QTest::addColumn<int>("dim");
     QTest::addColumn<bool>("bf16");
+    QTest::addColumn<bool>("toBf16");  // f32 x normalized into bf16 (autocast's residual norm)
     for (bool bf : {false, true}) {
-      QTest::newRow(bf ? "bf16 8192x768" : "f32 8192x768") << 8192 << 768 << bf;
-      QTest::newRow(bf ? "bf16 37x384" : "f32 37x384") << 37 << 384 << bf;
-      QTest::newRow(bf ? "bf16 5x257" : "f32 5x257") << 5 << 257 << bf;  // unaligned: scalar path
+      QTest::newRow(bf ? "bf16 8192x768" : "f32 8192x768") << 8192 << 768 << bf << false;
+      QTest::newRow(bf ? "bf16 37x384" : "f32 37x384") << 37 << 384 << bf << false;
+      QTest::newRow(bf ? "bf16 5x257" : "f32 5x257") << 5 << 257 << bf << false;  // scalar path
     }
+    QTest::newRow("f32 into bf16 8192x768") << 8192 << 768 << false << true;
+    QTest::newRow("f32 into bf16 5x257") << 5 << 257 << false << true;
   }
   void rmsNormMatchesAten() {
     QFETCH(int, rows);
     QFETCH(int, dim);
     QFETCH(bool, bf16);
+    QFETCH(bool, toBf16);
     torch::manual_seed(rows + dim);
     auto opts = torch::TensorOptions().device(torch::kCUDA);
     auto x0 = torch::randn({rows, dim}, opts).mul(3).add(0.5).to(bf16 ? torch::kBFloat16 : torch::kFloat32);
     auto w0 = torch::randn({dim}, opts).mul(0.2).add(1);
-    auto dy = torch::randn({rows, dim}, opts).to(x0.scalar_type());
+    const auto out = toBf16 ? torch::kBFloat16 : x0.scalar_type();
+    auto dy = torch::randn({rows, dim}, opts).to(out);
     auto run = [&](bool kernels) {
       ops::set_kernels_enabled(kernels);
       auto x = x0.clone().requires_grad_(true);
       auto w = w0.clone().requires_grad_(true);
-      auto y = ops::rms_norm(x, w, 1e-6);
+      auto y = ops::rms_norm(x, w, 1e-6, toBf16 ? std::optional(out) : std::nullopt);
       y.backward(dy);
       return Both{y.detach(), x.grad(), w.grad()};
     };
     auto k = run(true), a = run(false);
-    QCOMPARE(k.out.scalar_type(), a.out.scalar_type());
-    const double tol = bf16 ? 1e-2 : 1e-5;
+    QCOMPARE(k.out.scalar_type(), out);
+    QCOMPARE(a.out.scalar_type(), out);
+    QCOMPARE(k.grad_x.scalar_type(), x0.scalar_type());
+    // Into bf16 both paths round the same fp32 y once, and read the same bf16 dy.
+    const double tol = bf16 ? 1e-2 : 1e-5, tol_y = bf16 || toBf16 ? 1e-2 : 1e-5;
     qInfo("rel err: y %.2e  dx %.2e  dw %.2e", rel(k.out, a.out), rel(k.grad_x, a.grad_x),
           rel(k.grad_w, a.grad_w));
-    QVERIFY(rel(k.out, a.out) < tol);
+    QVERIFY(rel(k.out, a.out) < tol_y);
     QVERIFY(rel(k.grad_x, a.grad_x) < tol);
     QVERIFY(rel(k.grad_w, a.grad_w) < tol);
   }

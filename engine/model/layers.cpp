@@ -10,14 +10,14 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  auto y = ops::rms_norm(x, weight, eps);  // fused kernel on CUDA, ATen elsewhere
   // Under autocast the fp32 residual stream's norm feeds two GEMMs (wq_a and wkv_a; w1 and w3):
-  // cast once here, so both read and keep for their backward one bf16 copy instead of two.
-  if (y.scalar_type() == torch::kFloat32) {
-    if (auto dt = compat::autocast_dtype(y.device()); dt && *dt != torch::kFloat32)
-      return y.to(*dt);
+  // its output comes in the autocast dtype, so both read and keep one bf16 copy (the kernel
+  // writes it in the same pass) instead of casting it each.
+  std::optional<torch::ScalarType> out;
+  if (x.scalar_type() == torch::kFloat32) {
+    if (auto dt = compat::autocast_dtype(x.device()); dt && *dt != torch::kFloat32) out = *dt;
   }
-  return y;
+  return ops::rms_norm(x, weight, eps, out);  // fused kernel on CUDA, ATen elsewhere
 }
 
 torch::nn::Linear linear(int64_t in, int64_t out) {

@@ -51,13 +51,16 @@ using glue::kernel_dtype;
 using glue::ok;
 using glue::stream;
 
+// y_bf16: fp32 x (the residual stream) normalized into bf16 in the same pass, and the backward
+// reads the bf16 dy as it comes (autocast's norm without the cast passes either way).
 struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, double eps) {
+                               const torch::Tensor& weight, double eps, bool y_bf16) {
     const int64_t dim = x.size(-1);
     auto x2 = x.contiguous().view({-1, dim});
     auto w = weight.contiguous();
-    auto y = torch::empty_like(x2);
+    auto y = y_bf16 ? torch::empty(x2.sizes(), x2.options().dtype(torch::kBFloat16))
+                    : torch::empty_like(x2);
     auto rstd = torch::empty({x2.size(0)}, x2.options().dtype(torch::kFloat32));
     kernels::RmsNormForwardParams p;
     p.dtype = dtype_of(x2);
@@ -68,9 +71,11 @@ struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
     p.weight = w.data_ptr<float>();
     p.y = y.data_ptr();
     p.rstd = rstd.data_ptr<float>();
+    p.y_bf16 = y_bf16;
     ok(kernels::rmsnorm_forward(p, stream()));
     ctx->save_for_backward({x2, w, rstd});
     ctx->saved_data["shape"] = x.sizes().vec();
+    ctx->saved_data["y_bf16"] = y_bf16;
     return y.view(x.sizes());
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -78,7 +83,8 @@ struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
     const auto& x2 = saved[0];
     const auto& w = saved[1];
     const auto& rstd = saved[2];
-    auto dy = grads[0].to(x2.scalar_type()).contiguous().view(x2.sizes());
+    const bool dy_bf16 = ctx->saved_data["y_bf16"].toBool();
+    auto dy = grads[0].to(dy_bf16 ? torch::kBFloat16 : x2.scalar_type()).contiguous().view(x2.sizes());
     auto dx = torch::empty_like(x2);
     auto dw = torch::empty({x2.size(1)}, w.options());
     const size_t ws = kernels::rmsnorm_backward_workspace_bytes(x2.size(0), x2.size(1));
@@ -95,9 +101,10 @@ struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
     p.dweight = dw.data_ptr<float>();
     p.workspace = workspace.data_ptr();
     p.workspace_bytes = ws;
+    p.dy_bf16 = dy_bf16;
     ok(kernels::rmsnorm_backward(p, stream()));
     auto shape = ctx->saved_data["shape"].toIntVector();
-    return {dx.view(shape), dw, torch::Tensor()};
+    return {dx.view(shape), dw, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -340,21 +347,27 @@ bool kernels_built() {
 void set_kernels_enabled(bool on) { g_enabled = on; }
 bool kernels_enabled() { return g_enabled.load(); }
 
-torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps,
+                       std::optional<torch::ScalarType> out_dtype) {
+  const auto out = out_dtype.value_or(x.scalar_type());
 #ifdef R1_WITH_KERNELS
+  const bool y_bf16 = x.scalar_type() == torch::kFloat32 && out == torch::kBFloat16;
   if (g_enabled && x.is_cuda() && kernel_dtype(x) && weight.scalar_type() == torch::kFloat32 &&
-      x.size(-1) == weight.numel() && x.numel() > 0) {
+      x.size(-1) == weight.numel() && x.numel() > 0 && (out == x.scalar_type() || y_bf16)) {
     const int64_t dim = x.size(-1);
     kernels::RmsNormForwardParams probe;  // the kernel's own limits on sizes and alignment
     probe.dtype = dtype_of(x);
     probe.n_rows = x.numel() / dim;
     probe.dim = dim;
-    probe.x = probe.y = reinterpret_cast<void*>(16);
+    probe.x = reinterpret_cast<void*>(16);
+    probe.y = reinterpret_cast<void*>(32);
     probe.weight = reinterpret_cast<const float*>(16);
-    if (kernels::check(probe).ok()) return FusedRmsNorm::apply(x, weight, eps);
+    probe.y_bf16 = y_bf16;
+    if (kernels::check(probe).ok()) return FusedRmsNorm::apply(x, weight, eps, y_bf16);
   }
 #endif
-  return rms_norm_aten(x, weight, eps);
+  auto y = rms_norm_aten(x, weight, eps);
+  return out == y.scalar_type() ? y : y.to(out);
 }
 
 torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,

@@ -5,14 +5,18 @@
 // fp16, float64 gradchecks). Both paths compute the same function.
 #include <torch/torch.h>
 
+#include <optional>
+
 namespace r1::model::ops {
 
 bool kernels_built();
 void set_kernels_enabled(bool on);  // process-wide
 bool kernels_enabled();
 
-// x * rsqrt(mean(x², -1) + eps) * weight, in fp32 math, returned in x's dtype.
-torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+// x * rsqrt(mean(x², -1) + eps) * weight, in fp32 math, returned in out_dtype (default: x's).
+// fp32 x into bf16 is one pass on the kernel path (autocast's norm of the residual stream).
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps,
+                       std::optional<torch::ScalarType> out_dtype = std::nullopt);
 
 // Mean over the rows of softmax cross-entropy with label smoothing. logits [N, V], targets [N]
 // int64. Returns a float32 scalar (float64 for float64 logits).
