@@ -26,7 +26,7 @@ constexpr int kMaxVecsPerRow = 512 * kCache;
 template <typename T, typename Ty>
 struct FwdArgs {
   const T* x;
-  const T* r;
+  const Ty* r;  // the branch added to the residual stream: in y's type
   const float* w;
   Ty* y;
   T* h;
@@ -63,13 +63,13 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T, Ty
   float ss = 0.f;
   if (active) {
     const T* x = a.x + row * a.ld_x;
-    Pack<T, kVec> rc[kCache];
+    Pack<Ty, kVec> rc[kCache];
 #pragma unroll
     for (int i = 0; i < kCache; ++i) {
       const int v = t + i * G;
       if (v < nvec) {
         hc[i] = load_pack<T, kVec>(x + v * kVec);
-        if (a.r) rc[i] = load_pack<T, kVec>(a.r + row * a.ld_r + v * kVec);
+        if (a.r) rc[i] = load_pack<Ty, kVec>(a.r + row * a.ld_r + v * kVec);
       }
     }
 #pragma unroll
@@ -250,7 +250,7 @@ template <typename T, typename Ty, int kVec, int G>
 Status launch_fwd(const RmsNormForwardParams& p, cudaStream_t stream) {
   constexpr int kBlock = G > 256 ? G : 256, kRows = kBlock / G;
   const int64_t D = p.dim;
-  FwdArgs<T, Ty> a{static_cast<const T*>(p.x), static_cast<const T*>(p.residual), p.weight,
+  FwdArgs<T, Ty> a{static_cast<const T*>(p.x), static_cast<const Ty*>(p.residual), p.weight,
                static_cast<Ty*>(p.y), static_cast<T*>(p.h), p.rstd, p.n_rows,
                p.ld_x ? p.ld_x : D, p.ld_residual ? p.ld_residual : D, p.ld_y ? p.ld_y : D,
                p.ld_h ? p.ld_h : D, static_cast<int>(D), p.eps};
@@ -355,7 +355,8 @@ Status rmsnorm_forward(const RmsNormForwardParams& p, cudaStream_t stream) {
   if (p.n_rows == 0) return {};
   const int es = size_of(p.dtype);
   R1K_REQUIRE(w, aligned(p.x, es) && aligned(p.y, p.y_bf16 ? 2 : es) && aligned(p.weight, 4) &&
-                     (!p.residual || aligned(p.residual, es)) && (!p.h || aligned(p.h, es)),
+                     (!p.residual || aligned(p.residual, p.y_bf16 ? 2 : es)) &&
+                     (!p.h || aligned(p.h, es)),
               std::string("pointers not aligned to their element size"));
   const int64_t D = p.dim;
   const bool vec = packable(D, es, {p.ld_x ? p.ld_x : D, p.ld_y ? p.ld_y : D,

@@ -20,7 +20,7 @@
 namespace r1::kernels {
 
 struct RmsNormForwardParams {
-  DType dtype = DType::f32;  // of x, residual, y, h (y: see y_bf16)
+  DType dtype = DType::f32;  // of x, residual, y, h (y, residual: see y_bf16)
   int64_t n_rows = 0;
   int64_t dim = 0;
   float eps = 1e-6f;
@@ -34,8 +34,8 @@ struct RmsNormForwardParams {
   void* h = nullptr;  // [n_rows, dim] x + residual; required with residual, may equal x or it
   int64_t ld_h = 0;
   float* rstd = nullptr;  // [n_rows] fp32, or null
-  // y in bf16 while x, residual and h are f32 (dtype f32 only): autocast's norm of the fp32
-  // residual stream, cast once in the store instead of by a separate pass.
+  // y and residual in bf16 while x and h are f32 (dtype f32 only): autocast's norm of the fp32
+  // residual stream, with the bf16 branch output added in and y cast in the same pass.
   bool y_bf16 = false;
 };
 

@@ -86,7 +86,8 @@ RmsNormForwardRef rmsnorm_forward_ref(const RmsNormForwardParams& p) {
     for (int64_t j = 0; j < D; ++j) {
       double h = ref::load(p.x, p.dtype, i * ld_or(p.ld_x, D) + j);
       if (p.residual)
-        h = ref::round_to(h + ref::load(p.residual, p.dtype, i * ld_or(p.ld_residual, D) + j),
+        h = ref::round_to(h + ref::load(p.residual, p.y_bf16 ? DType::bf16 : p.dtype,
+                                        i * ld_or(p.ld_residual, D) + j),
                           p.dtype);
       r.h[i * D + j] = h;
       ss += h * h;

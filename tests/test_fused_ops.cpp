@@ -95,6 +95,46 @@ class TestFusedOps final : public QObject {
     QVERIFY(rel(k.grad_w, a.grad_w) < tol);
   }
 
+  void addRmsNormMatchesAten_data() {
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("dim");
+    QTest::addColumn<bool>("autocast");  // fp32 stream + bf16 branch into bf16 (else all fp32)
+    QTest::newRow("fp32 stream, bf16 branch 8192x768") << 8192 << 768 << true;
+    QTest::newRow("fp32 stream, bf16 branch 5x257") << 5 << 257 << true;  // scalar path
+    QTest::newRow("fp32 1025x768") << 1025 << 768 << false;
+  }
+  void addRmsNormMatchesAten() {
+    QFETCH(int, rows);
+    QFETCH(int, dim);
+    QFETCH(bool, autocast);
+    torch::manual_seed(rows * 3 + dim);
+    auto opts = torch::TensorOptions().device(torch::kCUDA);
+    const auto low = autocast ? torch::kBFloat16 : torch::kFloat32;
+    auto x0 = torch::randn({2, rows, dim}, opts).mul(2);
+    auto r0 = torch::randn({2, rows, dim}, opts).to(low);
+    auto w0 = torch::randn({dim}, opts).mul(0.2).add(1);
+    auto dh = torch::randn({2, rows, dim}, opts);  // along the residual stream
+    auto dy = torch::randn({2, rows, dim}, opts).to(low);
+    auto run = [&](bool kernels) {
+      ops::set_kernels_enabled(kernels);
+      auto x = x0.clone().requires_grad_(true), r = r0.clone().requires_grad_(true);
+      auto w = w0.clone().requires_grad_(true);
+      auto [h, y] = ops::add_rms_norm(x, r, w, 1e-6, autocast ? std::optional(low) : std::nullopt);
+      torch::autograd::backward({h, y}, {dh, dy});
+      return std::vector<torch::Tensor>{h.detach(), y.detach(), x.grad(), r.grad(), w.grad()};
+    };
+    auto k = run(true), a = run(false);
+    const char* names[] = {"h", "y", "dx", "dr", "dw"};
+    for (int i = 0; i < 5; ++i) QCOMPARE(k[i].scalar_type(), a[i].scalar_type());
+    QCOMPARE(k[1].scalar_type(), low);
+    QCOMPARE(k[3].scalar_type(), low);
+    QString msg;
+    for (int i = 0; i < 5; ++i) msg += QString("%1 %2  ").arg(names[i]).arg(rel(k[i], a[i]), 0, 'e', 2);
+    qInfo("rel err: %s", qPrintable(msg));
+    QVERIFY(rel(k[0], a[0]) < 1e-6);  // h = x + r in fp32 on both paths
+    for (int i = 1; i < 5; ++i) QVERIFY2(rel(k[i], a[i]) < (autocast ? 1e-2 : 1e-5), names[i]);
+  }
+
   void crossEntropyMatchesAten_data() {
     QTest::addColumn<int>("rows");
     QTest::addColumn<int>("vocab");

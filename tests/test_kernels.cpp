@@ -790,7 +790,7 @@ class TestKernels : public QObject {
     QTest::addColumn<bool>("residual");
     QTest::addColumn<bool>("extra");    // dh_extra in the backward
     QTest::addColumn<bool>("accumulate");
-    QTest::addColumn<bool>("lowBf16");  // f32 x, h, dx with y and dy in bf16 (autocast's norm)
+    QTest::addColumn<bool>("lowBf16");  // f32 x, h, dx with y, residual, dy in bf16 (autocast)
     const int f32 = int(DType::f32), b16 = int(DType::bf16);
     QTest::newRow("f32 D=1") << f32 << 5 << 1 << 0 << 0 << false << false << false << false;
     QTest::newRow("bf16 D=7 residual") << b16 << 37 << 7 << 0 << 0 << true << true << false << false;
@@ -808,8 +808,10 @@ class TestKernels : public QObject {
     QTest::newRow("bf16 D=8192") << b16 << 19 << 8192 << 0 << 0 << true << false << false << false;
     QTest::newRow("f32 y/dy bf16 D=768 extra") << f32 << 2050 << 768 << 0 << 0 << false << true
                                                << false << true;
-    QTest::newRow("f32 y/dy bf16 D=384 residual") << f32 << 333 << 384 << 8 << 0 << true
+    QTest::newRow("f32 y/r/dy bf16 D=384 residual") << f32 << 333 << 384 << 8 << 0 << true
                                                   << false << true << true;
+    QTest::newRow("f32 y/r/dy bf16 D=768 residual extra") << f32 << 1030 << 768 << 0 << 0
+                                                          << true << true << false << true;
     QTest::newRow("f32 y/dy bf16 D=1000 off1") << f32 << 17 << 1000 << 0 << 1 << false << true
                                                << false << true;
   }
@@ -832,7 +834,7 @@ class TestKernels : public QObject {
       const int64_t N = rows, D = dim, ld = D + ldPad;
       std::mt19937 rng(2000 + N + D);
       const HostArray x = random_array(dt, N * ld, rng, 1.0, 0.2);
-      const HostArray r = random_array(dt, N * ld, rng, 0.7);
+      const HostArray r = random_array(ydt, N * ld, rng, 0.7);  // the branch: y's type
       const std::vector<float> w = random_floats(D, rng, 0.3, 1.0);
       const HostArray dy = random_array(ydt, N * ld, rng, 1.0);
       const HostArray ex = random_array(dt, N * ld, rng, 0.5);
@@ -843,7 +845,7 @@ class TestKernels : public QObject {
       DeviceBuffer bx(bytes), br(bytes), by(bytes), bh(bytes), bdy(bytes), bex(bytes),
           bdx(bytes), bw(D * 4), brstd(N * 4), bdw(D * 4);
       bx.upload(ob, x.data(), x.bytes());
-      br.upload(ob, r.data(), r.bytes());
+      br.upload(oby, r.data(), r.bytes());
       bw.upload(0, w.data(), D * 4);
 
       // Forward.
@@ -861,7 +863,7 @@ class TestKernels : public QObject {
       f.h = residual ? bh.at(0) : nullptr;
       const auto fref = rk::rmsnorm_forward_ref(f);
       f.x = bx.at(ob);
-      f.residual = residual ? br.at(ob) : nullptr;
+      f.residual = residual ? br.at(oby) : nullptr;
       f.weight = reinterpret_cast<float*>(bw.at(0));
       f.y = by.at(oby);
       f.h = residual ? bh.at(ob) : nullptr;

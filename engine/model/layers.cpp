@@ -9,15 +9,25 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
   weight = register_parameter("weight", torch::ones({dim}));
 }
 
-torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  // Under autocast the fp32 residual stream's norm feeds two GEMMs (wq_a and wkv_a; w1 and w3):
-  // its output comes in the autocast dtype, so both read and keep one bf16 copy (the kernel
-  // writes it in the same pass) instead of casting it each.
-  std::optional<torch::ScalarType> out;
+namespace {
+// Under autocast the fp32 residual stream's norm feeds two GEMMs (wq_a and wkv_a; w1 and w3):
+// its output comes in the autocast dtype, so both read and keep one bf16 copy (the kernel
+// writes it in the same pass) instead of casting it each.
+std::optional<torch::ScalarType> norm_out_dtype(const torch::Tensor& x) {
   if (x.scalar_type() == torch::kFloat32) {
-    if (auto dt = compat::autocast_dtype(x.device()); dt && *dt != torch::kFloat32) out = *dt;
+    if (auto dt = compat::autocast_dtype(x.device()); dt && *dt != torch::kFloat32) return dt;
   }
-  return ops::rms_norm(x, weight, eps, out);  // fused kernel on CUDA, ATen elsewhere
+  return std::nullopt;
+}
+}  // namespace
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  return ops::rms_norm(x, weight, eps, norm_out_dtype(x));  // fused kernel on CUDA, ATen elsewhere
+}
+
+std::pair<torch::Tensor, torch::Tensor> RMSNormImpl::add_forward(const torch::Tensor& x,
+                                                                 const torch::Tensor& r) {
+  return ops::add_rms_norm(x, r, weight, eps, norm_out_dtype(x));
 }
 
 torch::nn::Linear linear(int64_t in, int64_t out) {

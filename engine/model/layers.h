@@ -7,6 +7,9 @@ namespace r1::model {
 struct RMSNormImpl : torch::nn::Module {
   RMSNormImpl(int64_t dim, double eps);
   torch::Tensor forward(const torch::Tensor& x);
+  // (x + r, forward(x + r)) with the add in the norm's pass (ops::add_rms_norm).
+  std::pair<torch::Tensor, torch::Tensor> add_forward(const torch::Tensor& x,
+                                                      const torch::Tensor& r);
   torch::Tensor weight;
   double eps;
 };

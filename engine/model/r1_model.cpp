@@ -14,10 +14,19 @@ BlockImpl::BlockImpl(const ModelConfig& c, bool moe_ffn) {
   else dense = register_module("dense", SwiGLU(c.dim, c.dense_inter));
 }
 
+std::pair<torch::Tensor, torch::Tensor> BlockImpl::forward_pending(const torch::Tensor& x,
+                                                                   const torch::Tensor& pending,
+                                                                   const Rope& rope) {
+  torch::Tensor h = x, a;
+  if (pending.defined()) std::tie(h, a) = attn_norm->add_forward(x, pending);
+  else a = attn_norm(x);
+  auto [h2, f] = ffn_norm->add_forward(h, attn(a, rope));
+  return {h2, moe ? moe(f) : dense(f)};
+}
+
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const Rope& rope) {
-  auto h = x + attn(attn_norm(x), rope);
-  auto f = ffn_norm(h);
-  return h + (moe ? moe(f) : dense(f));
+  auto [h, branch] = forward_pending(x, torch::Tensor(), rope);
+  return h + branch;
 }
 
 MTPModuleImpl::MTPModuleImpl(const ModelConfig& c) {
@@ -55,8 +64,10 @@ torch::Tensor R1ModelImpl::project(const torch::Tensor& h) {
 
 torch::Tensor R1ModelImpl::trunk(const torch::Tensor& tokens, const Rope& rope) {
   auto h = embed(tokens);
-  for (const auto& b : *blocks) h = b->as<BlockImpl>()->forward(h, rope);
-  return h;
+  torch::Tensor pending;  // each block's FFN output, added inside the next block's first norm
+  for (const auto& b : *blocks)
+    std::tie(h, pending) = b->as<BlockImpl>()->forward_pending(h, pending, rope);
+  return pending.defined() ? h + pending : h;
 }
 
 torch::Tensor R1ModelImpl::logits(const torch::Tensor& tokens) {

@@ -12,6 +12,12 @@ namespace r1::model {
 struct BlockImpl : torch::nn::Module {
   BlockImpl(const ModelConfig& cfg, bool moe_ffn);
   torch::Tensor forward(const torch::Tensor& x, const Rope& rope);
+  // The same block with its last residual add left to the caller: returns (h, ffn branch), the
+  // output being h + branch. `pending` is the previous block's branch, added to x inside this
+  // block's first norm (undefined: none). Every residual add then runs inside a norm's pass.
+  std::pair<torch::Tensor, torch::Tensor> forward_pending(const torch::Tensor& x,
+                                                          const torch::Tensor& pending,
+                                                          const Rope& rope);
   RMSNorm attn_norm{nullptr}, ffn_norm{nullptr};
   MLA attn{nullptr};
   SwiGLU dense{nullptr};

@@ -108,6 +108,73 @@ struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
   }
 };
 
+// h = x + r (the residual stream, x's dtype) and y = norm(h) in one pass; r and y in bf16 beside
+// an fp32 stream under autocast. The backward adds the gradient reaching h along the stream
+// (dh) into dx in the same pass, where autograd would add the two in a separate kernel.
+struct FusedAddRmsNorm : torch::autograd::Function<FusedAddRmsNorm> {
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& r, const torch::Tensor& weight, double eps,
+                               bool y_bf16) {
+    const int64_t dim = x.size(-1);
+    auto x2 = x.contiguous().view({-1, dim});
+    auto r2 = r.contiguous().view({-1, dim});
+    auto w = weight.contiguous();
+    auto h = torch::empty_like(x2);
+    auto y = torch::empty(x2.sizes(), x2.options().dtype(r2.scalar_type()));
+    auto rstd = torch::empty({x2.size(0)}, x2.options().dtype(torch::kFloat32));
+    kernels::RmsNormForwardParams p;
+    p.dtype = dtype_of(x2);
+    p.n_rows = x2.size(0);
+    p.dim = dim;
+    p.eps = static_cast<float>(eps);
+    p.x = x2.data_ptr();
+    p.residual = r2.data_ptr();
+    p.weight = w.data_ptr<float>();
+    p.y = y.data_ptr();
+    p.h = h.data_ptr();
+    p.rstd = rstd.data_ptr<float>();
+    p.y_bf16 = y_bf16;
+    ok(kernels::rmsnorm_forward(p, stream()));
+    ctx->save_for_backward({h, w, rstd});
+    ctx->saved_data["shape"] = x.sizes().vec();
+    ctx->saved_data["y_bf16"] = y_bf16;
+    return {h.view(x.sizes()), y.view(x.sizes())};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& h = saved[0];
+    const auto& w = saved[1];
+    const auto& rstd = saved[2];
+    const bool low = ctx->saved_data["y_bf16"].toBool();
+    const auto ylow = low ? torch::kBFloat16 : h.scalar_type();
+    auto dy = grads[1].defined() ? grads[1].to(ylow).contiguous().view(h.sizes())
+                                 : torch::zeros(h.sizes(), h.options().dtype(ylow));
+    torch::Tensor dh;
+    if (grads[0].defined()) dh = grads[0].to(h.scalar_type()).contiguous().view(h.sizes());
+    auto dx = torch::empty_like(h);
+    auto dw = torch::empty({h.size(1)}, w.options());
+    const size_t ws = kernels::rmsnorm_backward_workspace_bytes(h.size(0), h.size(1));
+    auto workspace = torch::empty({static_cast<int64_t>(ws) + 16}, h.options().dtype(torch::kUInt8));
+    kernels::RmsNormBackwardParams p;
+    p.dtype = dtype_of(h);
+    p.n_rows = h.size(0);
+    p.dim = h.size(1);
+    p.dy = dy.data_ptr();
+    p.h = h.data_ptr();
+    p.weight = w.data_ptr<float>();
+    p.rstd = rstd.data_ptr<float>();
+    p.dh_extra = dh.defined() ? dh.data_ptr() : nullptr;
+    p.dx = dx.data_ptr();
+    p.dweight = dw.data_ptr<float>();
+    p.workspace = workspace.data_ptr();
+    p.workspace_bytes = ws;
+    p.dy_bf16 = low;
+    ok(kernels::rmsnorm_backward(p, stream()));
+    auto shape = ctx->saved_data["shape"].toIntVector();
+    return {dx.view(shape), dx.to(ylow).view(shape), dw, torch::Tensor(), torch::Tensor()};
+  }
+};
+
 // Forward: loss and log-sum-exp per row (one read of the logits). Backward: the same kernel
 // writes dlogits, scaled on the device by grad_out / N (no host sync): one more read of the
 // logits and one write. The [N, V] probabilities never exist. When nothing but this node holds
@@ -368,6 +435,37 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
 #endif
   auto y = rms_norm_aten(x, weight, eps);
   return out == y.scalar_type() ? y : y.to(out);
+}
+
+std::pair<torch::Tensor, torch::Tensor> add_rms_norm(const torch::Tensor& x,
+                                                     const torch::Tensor& r,
+                                                     const torch::Tensor& weight, double eps,
+                                                     std::optional<torch::ScalarType> out_dtype) {
+  const auto out = out_dtype.value_or(x.scalar_type());
+#ifdef R1_WITH_KERNELS
+  const bool y_bf16 = x.scalar_type() == torch::kFloat32 && out == torch::kBFloat16;
+  if (g_enabled && x.is_cuda() && kernel_dtype(x) && weight.scalar_type() == torch::kFloat32 &&
+      x.size(-1) == weight.numel() && x.numel() > 0 && x.sizes() == r.sizes() && r.is_cuda() &&
+      (out == x.scalar_type() || y_bf16) && r.scalar_type() == out) {
+    const int64_t dim = x.size(-1);
+    kernels::RmsNormForwardParams probe;  // the kernel's own limits on sizes and alignment
+    probe.dtype = dtype_of(x);
+    probe.n_rows = x.numel() / dim;
+    probe.dim = dim;
+    probe.x = reinterpret_cast<void*>(16);
+    probe.residual = reinterpret_cast<void*>(48);
+    probe.y = reinterpret_cast<void*>(32);
+    probe.h = reinterpret_cast<void*>(64);
+    probe.weight = reinterpret_cast<const float*>(16);
+    probe.y_bf16 = y_bf16;
+    if (kernels::check(probe).ok()) {
+      auto hy = FusedAddRmsNorm::apply(x, r, weight, eps, y_bf16);
+      return {hy[0], hy[1]};
+    }
+  }
+#endif
+  auto h = x + r;
+  return {h, rms_norm(h, weight, eps, out_dtype)};
 }
 
 torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <optional>
+#include <utility>
 
 namespace r1::model::ops {
 
@@ -17,6 +18,12 @@ bool kernels_enabled();
 // fp32 x into bf16 is one pass on the kernel path (autocast's norm of the residual stream).
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps,
                        std::optional<torch::ScalarType> out_dtype = std::nullopt);
+
+// h = x + r and y = rms_norm(h) (in out_dtype), as a pair: the residual add before a norm in one
+// pass. Under autocast x is the fp32 residual stream and r the bf16 branch output.
+std::pair<torch::Tensor, torch::Tensor> add_rms_norm(
+    const torch::Tensor& x, const torch::Tensor& r, const torch::Tensor& weight, double eps,
+    std::optional<torch::ScalarType> out_dtype = std::nullopt);
 
 // Mean over the rows of softmax cross-entropy with label smoothing. logits [N, V], targets [N]
 // int64. Returns a float32 scalar (float64 for float64 logits).
