@@ -135,6 +135,38 @@ class TestFusedOps final : public QObject {
     for (int i = 1; i < 5; ++i) QVERIFY2(rel(k[i], a[i]) < (autocast ? 1e-2 : 1e-5), names[i]);
   }
 
+  void ropeTailMatchesAten_data() {
+    QTest::addColumn<bool>("bf16");
+    QTest::addColumn<int>("rot");
+    QTest::newRow("bf16 MLA q: 12 heads of 48 + 16") << true << 16;
+    QTest::newRow("f32 all rotated") << false << 64;
+  }
+  void ropeTailMatchesAten() {
+    QFETCH(bool, bf16);
+    QFETCH(int, rot);
+    torch::manual_seed(11 + rot);
+    auto opts = torch::TensorOptions().device(torch::kCUDA);
+    const auto dt = bf16 ? torch::kBFloat16 : torch::kFloat32;
+    const int64_t B = 2, T = 129, H = 12, D = 64;
+    auto x0 = torch::randn({B, T, H, D}, opts).to(dt);
+    auto rope = r1::model::make_rope(T + 3, rot, 10000.0, torch::Device(torch::kCUDA));
+    auto dy = torch::randn({B, H, T, D}, opts).to(dt);  // as attention's dq arrives: [B, H, T, D]
+    auto run = [&](bool kernels) {
+      ops::set_kernels_enabled(kernels);
+      auto x = x0.clone().requires_grad_(true);
+      auto y = ops::rope_tail(x, rope.cos, rope.sin, rot);
+      y.transpose(1, 2).backward(dy);
+      return std::vector<torch::Tensor>{y.detach(), x.grad()};
+    };
+    auto k = run(true), a = run(false);
+    qInfo("rel err: y %.2e  dx %.2e", rel(k[0], a[0]), rel(k[1], a[1]));
+    QVERIFY(k[0].is_contiguous());
+    QVERIFY(torch::equal(k[0].narrow(-1, 0, D - rot), x0.narrow(-1, 0, D - rot)));  // kept as is
+    const double tol = bf16 ? 1e-2 : 1e-5;
+    QVERIFY(rel(k[0], a[0]) < tol);
+    QVERIFY(rel(k[1], a[1]) < tol);
+  }
+
   void crossEntropyMatchesAten_data() {
     QTest::addColumn<int>("rows");
     QTest::addColumn<int>("vocab");

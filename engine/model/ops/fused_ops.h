@@ -43,4 +43,10 @@ torch::Tensor swiglu_down(const torch::Tensor& a, const torch::Tensor& b, const 
 // (fp32, or fp64 for fp64 x); fp32 math (fp64 for fp64), returned dense in x's dtype.
 torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
+// x [B, T, H, d] as a new dense tensor whose last `rot` elements per head are rotated as rope()
+// does (cos / sin [>= T, rot / 2]): MLA's q with its RoPE part, ready for attention, without a
+// split and a cat.
+torch::Tensor rope_tail(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        int64_t rot);
+
 }  // namespace r1::model::ops
