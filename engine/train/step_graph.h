@@ -2,9 +2,10 @@
 // One micro-batch's forward + backward captured once as a CUDA graph and replayed every step
 // after (train.cuda_graph): the host then issues one launch instead of a few thousand, which is
 // what bounds the step when the GPU is fast and the model small. Shapes are static (batch and
-// sequence fixed), the model has no host syncs on CUDA, and the gradients are accumulated
-// in place into .grad tensors that exist before the capture, so the optimizer (outside the
-// graph) reads them where the graph writes them. Needs LibTorch with CUDA.
+// sequence fixed), the model has no host syncs on CUDA, and the optimizer (outside the graph)
+// reads the gradients where the graph writes them: with several micro-batches, accumulated in
+// place into .grad tensors that exist before the capture; with one, made by the captured
+// backward in the graph's own pool (the trainer decides). Needs LibTorch with CUDA.
 #include <torch/torch.h>
 
 #include <functional>

@@ -369,9 +369,16 @@ StepStats Trainer::train_step() {
   const auto amp_dtype = t.precision == "fp16" ? torch::kHalf : torch::kBFloat16;
   model_->train();
   const bool graphed = step_graph_ && step_ >= graph_from_step_;
-  if (graphed) {
-    // The graph accumulates into the .grad tensors it saw at capture: keep them, zeroed in
-    // place (LibTorch 2.x's zero_grad() would drop them).
+  if (graphed && t.grad_accum == 1) {
+    // One micro-batch: the gradients are the graph's own outputs. Dropped before the capture,
+    // they are made during its backward in the graph's pool, in memory the forward's
+    // activations freed (as in an eager step), and every replay writes them again there.
+    // Nothing to zero; kept allocated between steps they would add their size to the peak.
+    if (!step_graph_->captured())
+      for (auto& p : params_) p.mutable_grad() = torch::Tensor();
+  } else if (graphed) {
+    // Several micro-batches: the graph accumulates into the .grad tensors it saw at capture:
+    // keep them, zeroed in place (LibTorch 2.x's zero_grad() would drop them).
     std::vector<torch::Tensor> grads;
     for (auto& p : params_) {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
