@@ -363,7 +363,8 @@ class TestReview final : public QObject {
       ReviewController ctl;
       ctl.bind(&view);
       ctl.openFolder(dir_);
-      QTest::qWaitFor([&] { return ctl.loadedScan() == 0 && ctl.idle(); }, 20000);
+      const bool loaded = QTest::qWaitFor([&] { return ctl.loadedScan() == 0 && ctl.idle(); }, 20000);
+      if (!loaded) return QString("(the folder did not finish loading)");
       return ctl.candidatesFile();
     };
     QCOMPARE(open(), det);
