@@ -499,12 +499,21 @@ void ClusterController::attach(const QString& jobId) {
 
 QString ClusterController::attachRunning() {
   refreshJobs();
+  auto follow = [this](const QString& id) {
+    adoptJobProfile(id);
+    attach(id);
+    return id;
+  };
   for (const auto& row : jobRows_) {  // newest first
-    if (row.state == QLatin1String("running") || row.state == QLatin1String("launching")) {
-      adoptJobProfile(row.id);
-      attach(row.id);
-      return row.id;
-    }
+    if (row.state == QLatin1String("running") || row.state == QLatin1String("launching"))
+      return follow(row.id);
+  }
+  // Else a job that ended while its last lines were on their way to the run store (the
+  // workbench killed between delivery and storage): follow it again to store them.
+  for (const auto& row : jobRows_) {
+    auto it = records_.find(row.id);
+    if (it != records_.end() && r1::cluster::needs_draining(it->second))
+      return follow(row.id);
   }
   return {};
 }

@@ -723,6 +723,20 @@ class TestClusterProfile final : public QObject {
     QCOMPARE(q(rc::to_json(b)), q(rc::to_json(r)));
     QCOMPARE(b.ranks[0].offset, std::int64_t(123456789012LL));
     QCOMPARE(q(rc::to_string(b.state)), q("failed"));
+    // Drained or not: a failed job whose last lines no consumer acknowledged is followed again.
+    QVERIFY(!b.drained && rc::needs_draining(b));
+    r.drained = true;
+    r.ranks[0].end = r.ranks[0].offset;
+    b = rc::job_from_json(rc::to_json(r), "j.json");
+    QVERIFY(b.drained && !rc::needs_draining(b));
+    QCOMPARE(b.ranks[0].end, std::int64_t(123456789012LL));
+    // A record from before the field: drained (nothing known to be left), end unknown.
+    std::string old = rc::to_json(r);
+    old.replace(old.find("\"drained\": true"), 15, "\"unrelated\": 1");
+    old.replace(old.find("\"end\": 123456789012"), 19, "\"x\": 0");
+    b = rc::job_from_json(old, "old.json");
+    QVERIFY(b.drained && !rc::needs_draining(b));
+    QCOMPARE(b.ranks[0].end, std::int64_t(-1));
     const std::string err =
         error_of([] { rc::job_from_json("{\"id\":\"x\",\"state\":\"odd\"}", "j.json"); });
     QVERIFY2(q(err).contains(QStringLiteral("j.json: field 'state': unknown state 'odd'")),

@@ -261,8 +261,48 @@ class TestWorkbenchReattach final : public QObject {
     w.findChild<QTabWidget*>()->setCurrentIndex(0);  // Charts
     QTest::qWait(300);
     QVERIFY(w.grab().save(shot(QStringLiteral("workbench_reattach_charts.png"))));
+
+    // The record says so: every rank's log read to its end and acknowledged up to it.
+    auto load = [&] { return launcher.store().load(launched.id); };
+    QTRY_VERIFY_WITH_TIMEOUT(load().drained, 20000);
+    for (const auto& r : load().ranks) {
+      QVERIFY(r.end > 0);
+      QCOMPARE(r.offset, r.end);
+    }
     cluster.detach();
     cluster.waitIdle(30000);
+    QCOMPARE(r1::app::ClusterController().attachRunning(), QString());  // nothing to follow
+
+    // A workbench killed after the job ended but before its last lines were stored leaves the
+    // record ended and not drained, the acknowledged offsets short of the ends (here: every line
+    // unstored, into a store that has none of them). The next workbench follows that job again.
+    rc::JobRecord rec = load();
+    for (auto& r : rec.ranks) r.offset = r.lines = 0;
+    rec.drained = false;
+    launcher.store().save(rec);
+    r1::app::RunStore fresh(dir_ + QStringLiteral("/runs-after-kill.sqlite"));
+    QVERIFY2(fresh.isOpen(), qPrintable(fresh.errorString()));
+    r1::app::ClusterController again;
+    r1::app::MainWindow w2(&fresh, &again);
+    QCOMPARE(again.attachRunning(), job);
+    QString runAgain;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+          for (const auto& info : fresh.runs())
+            if (info.name == job && info.status == QLatin1String("completed")) runAgain = info.id;
+          return !runAgain.isEmpty();
+        }(),
+        60000);
+    QTRY_VERIFY_WITH_TIMEOUT(load().drained, 20000);
+    fresh.flush();
+    std::vector<qint64> storedAgain;
+    for (const auto& m : fresh.metric(runAgain, QStringLiteral("loss"))) storedAgain.push_back(m.step);
+    QVERIFY2(storedAgain == onNode, qPrintable(QStringLiteral("%1 steps stored after the "
+                                                              "re-follow, %2 on the node")
+                                                   .arg(storedAgain.size())
+                                                   .arg(onNode.size())));
+    again.detach();
+    again.waitIdle(30000);
   }
 };
 

@@ -96,12 +96,20 @@ void JobMonitor::save_locked() {
   dirty_ = false;
 }
 
+bool JobMonitor::drained_locked() {
+  if (!options_.acknowledged) return true;  // delivered is all a consumer gets
+  for (const auto& r : record_.ranks)
+    if (acknowledged_[r.rank].offset < r.end) return false;
+  return true;
+}
+
 void JobMonitor::acknowledge(int rank, RankCursor upto) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!options_.acknowledged || !record_.rank(rank)) return;
   RankCursor& a = acknowledged_[rank];
   if (upto.lines <= a.lines) return;
   a = upto;
+  if (settled_) record_.drained = drained_locked();
   dirty_ = true;
   try {
     save_locked();
@@ -228,6 +236,11 @@ void JobMonitor::finish_if_settled(bool force) {
     bool all_ended = true;
     for (const auto& f : follows_) all_ended = all_ended && f->ended;
     if (!force && !all_ended && Clock::now() - final_since_ <= kDrainWindow) return;
+    // Every line read (or the drain window is over): what the logs hold now is their end, and
+    // the job is drained once the consumer has acknowledged up to it.
+    for (auto& r : record_.ranks) r.end = r.offset;
+    settled_ = true;
+    record_.drained = drained_locked();
     if (!announced_final_) {  // completed / stopped: said once the last lines are delivered
       announced_final_ = true;
       announce = true;

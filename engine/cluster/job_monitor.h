@@ -89,6 +89,7 @@ class JobMonitor {
   void update(const JobUpdate& u);
   void save_locked();
   void finish_if_settled(bool force);
+  bool drained_locked();  // every rank acknowledged up to its end (mutex_ held)
 
   const Launcher& launcher_;
   std::unique_ptr<JobLock> lock_;
@@ -103,6 +104,7 @@ class JobMonitor {
   std::vector<std::unique_ptr<Follow>> follows_;
   std::chrono::steady_clock::time_point final_since_{};
   bool announced_final_ = false;
+  bool settled_ = false;  // the ranks' ends are known (RankRecord::end)
   bool deferred_collateral_ = false;
   std::optional<std::chrono::steady_clock::time_point> collateral_since_;
   static constexpr std::chrono::milliseconds kCollateralGrace{1500};

@@ -29,6 +29,8 @@ bool parse_job_state(const std::string& t, JobState* s) {
   return false;
 }
 
+bool needs_draining(const JobRecord& record) { return is_final(record.state) && !record.drained; }
+
 RankRecord* JobRecord::rank(int r) {
   for (auto& x : ranks)
     if (x.rank == r) return &x;
@@ -78,6 +80,7 @@ std::string to_json(const JobRecord& r) {
                           {"pid", k.pid},
                           {"offset", k.offset},
                           {"lines", k.lines},
+                          {"end", k.end},
                           {"alive", k.alive},
                           {"exit_code", k.exit_code},
                           {"finish", k.finish},
@@ -86,6 +89,7 @@ std::string to_json(const JobRecord& r) {
   j["last_checkpoint_step"] = r.last_checkpoint_step;
   j["resumed_from"] = r.resumed_from;
   j["cleanup"] = r.cleanup;
+  j["drained"] = r.drained;
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -130,6 +134,8 @@ JobRecord job_from_json(const std::string& text, const std::string& origin) {
     get(j, "last_checkpoint_step", r.last_checkpoint_step);
     get(j, "resumed_from", r.resumed_from);
     get(j, "cleanup", r.cleanup);
+    r.drained = true;  // a record from before the field: nothing known to be left
+    get(j, "drained", r.drained);
     field = "nodes";
     for (const auto& n : j.value("nodes", json::array())) {
       NodeRecord nr;
@@ -147,6 +153,7 @@ JobRecord job_from_json(const std::string& text, const std::string& origin) {
       get(k, "pid", rr.pid);
       get(k, "offset", rr.offset);
       get(k, "lines", rr.lines);
+      get(k, "end", rr.end);
       get(k, "alive", rr.alive);
       get(k, "exit_code", rr.exit_code);
       get(k, "finish", rr.finish);

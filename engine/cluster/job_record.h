@@ -22,6 +22,7 @@ struct RankRecord {
   long pid = 0;             // the worker's pid
   std::int64_t offset = 0;  // bytes of rank<R>/events.jsonl delivered to a consumer
   std::int64_t lines = 0;   // lines delivered
+  std::int64_t end = -1;  // bytes of that log once the job had ended and all was read (-1 before)
   bool alive = false;       // at the last look
   int exit_code = -1;       // the worker's exit status once known (-1: unknown)
   std::string finish;       // status of its finish event ("completed", "stopped", "failed")
@@ -56,11 +57,19 @@ struct JobRecord {
   std::int64_t last_checkpoint_step = -1;
   std::string resumed_from;  // job id
   std::string cleanup;       // what the last stop found ("verified: no process left" …)
+  // Every rank's log read to its end after the job ended, and acknowledged up to it by the
+  // consumer. An ended job that is not drained still has lines for its consumer (the workbench
+  // killed between the job's end and storing its last lines): follow it again. Records written
+  // before this field read as drained.
+  bool drained = false;
 
   RankRecord* rank(int r);
   const RankRecord* rank(int r) const;
   std::vector<int> ranks_on(int node) const;
 };
+
+// An ended job whose last lines no consumer has acknowledged yet (JobRecord::drained).
+bool needs_draining(const JobRecord& record);
 
 std::string to_json(const JobRecord& record);
 // Throws JobError naming origin and the field.
