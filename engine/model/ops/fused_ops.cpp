@@ -51,58 +51,80 @@ using glue::kernel_dtype;
 using glue::ok;
 using glue::stream;
 
+// One kernels/rmsnorm launch each way over [rows, dim] tensors, shared by the two autograd
+// functions below. Forward: y = norm(x + r) (r undefined: norm(x)), y in bf16 when y_bf16 (x f32),
+// and h = x + r when r is given. Backward: dx of the norm at h, plus dh along the residual stream
+// when given; dy in bf16 when dy_bf16.
+struct NormForward {
+  torch::Tensor y, h, rstd;
+};
+NormForward rms_norm_launch(const torch::Tensor& x2, const torch::Tensor& r2,
+                            const torch::Tensor& w, double eps, bool y_bf16) {
+  NormForward o;
+  o.y = y_bf16 ? torch::empty(x2.sizes(), x2.options().dtype(torch::kBFloat16))
+               : torch::empty_like(x2);
+  if (r2.defined()) o.h = torch::empty_like(x2);
+  o.rstd = torch::empty({x2.size(0)}, x2.options().dtype(torch::kFloat32));
+  kernels::RmsNormForwardParams p;
+  p.dtype = dtype_of(x2);
+  p.n_rows = x2.size(0);
+  p.dim = x2.size(1);
+  p.eps = static_cast<float>(eps);
+  p.x = x2.data_ptr();
+  p.residual = r2.defined() ? r2.data_ptr() : nullptr;
+  p.weight = w.data_ptr<float>();
+  p.y = o.y.data_ptr();
+  p.h = r2.defined() ? o.h.data_ptr() : nullptr;
+  p.rstd = o.rstd.data_ptr<float>();
+  p.y_bf16 = y_bf16;
+  ok(kernels::rmsnorm_forward(p, stream()));
+  return o;
+}
+std::pair<torch::Tensor, torch::Tensor> rms_norm_backward_launch(
+    const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& rstd,
+    const torch::Tensor& dy, const torch::Tensor& dh, bool dy_bf16) {
+  auto dx = torch::empty_like(h);
+  auto dw = torch::empty({h.size(1)}, w.options());
+  const size_t ws = kernels::rmsnorm_backward_workspace_bytes(h.size(0), h.size(1));
+  auto workspace =
+      torch::empty({static_cast<int64_t>(ws) + 16}, h.options().dtype(torch::kUInt8));
+  kernels::RmsNormBackwardParams p;
+  p.dtype = dtype_of(h);
+  p.n_rows = h.size(0);
+  p.dim = h.size(1);
+  p.dy = dy.data_ptr();
+  p.h = h.data_ptr();
+  p.weight = w.data_ptr<float>();
+  p.rstd = rstd.data_ptr<float>();
+  p.dh_extra = dh.defined() ? dh.data_ptr() : nullptr;
+  p.dx = dx.data_ptr();
+  p.dweight = dw.data_ptr<float>();
+  p.workspace = workspace.data_ptr();
+  p.workspace_bytes = ws;
+  p.dy_bf16 = dy_bf16;
+  ok(kernels::rmsnorm_backward(p, stream()));
+  return {dx, dw};
+}
+
 // y_bf16: fp32 x (the residual stream) normalized into bf16 in the same pass, and the backward
 // reads the bf16 dy as it comes (autocast's norm without the cast passes either way).
 struct FusedRmsNorm : torch::autograd::Function<FusedRmsNorm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, double eps, bool y_bf16) {
-    const int64_t dim = x.size(-1);
-    auto x2 = x.contiguous().view({-1, dim});
+    auto x2 = x.contiguous().view({-1, x.size(-1)});
     auto w = weight.contiguous();
-    auto y = y_bf16 ? torch::empty(x2.sizes(), x2.options().dtype(torch::kBFloat16))
-                    : torch::empty_like(x2);
-    auto rstd = torch::empty({x2.size(0)}, x2.options().dtype(torch::kFloat32));
-    kernels::RmsNormForwardParams p;
-    p.dtype = dtype_of(x2);
-    p.n_rows = x2.size(0);
-    p.dim = dim;
-    p.eps = static_cast<float>(eps);
-    p.x = x2.data_ptr();
-    p.weight = w.data_ptr<float>();
-    p.y = y.data_ptr();
-    p.rstd = rstd.data_ptr<float>();
-    p.y_bf16 = y_bf16;
-    ok(kernels::rmsnorm_forward(p, stream()));
-    ctx->save_for_backward({x2, w, rstd});
+    auto o = rms_norm_launch(x2, torch::Tensor(), w, eps, y_bf16);
+    ctx->save_for_backward({x2, w, o.rstd});
     ctx->saved_data["shape"] = x.sizes().vec();
     ctx->saved_data["y_bf16"] = y_bf16;
-    return y.view(x.sizes());
+    return o.y.view(x.sizes());
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto& x2 = saved[0];
-    const auto& w = saved[1];
-    const auto& rstd = saved[2];
-    const bool dy_bf16 = ctx->saved_data["y_bf16"].toBool();
-    auto dy = grads[0].to(dy_bf16 ? torch::kBFloat16 : x2.scalar_type()).contiguous().view(x2.sizes());
-    auto dx = torch::empty_like(x2);
-    auto dw = torch::empty({x2.size(1)}, w.options());
-    const size_t ws = kernels::rmsnorm_backward_workspace_bytes(x2.size(0), x2.size(1));
-    auto workspace = torch::empty({static_cast<int64_t>(ws) + 16}, x2.options().dtype(torch::kUInt8));
-    kernels::RmsNormBackwardParams p;
-    p.dtype = dtype_of(x2);
-    p.n_rows = x2.size(0);
-    p.dim = x2.size(1);
-    p.dy = dy.data_ptr();
-    p.h = x2.data_ptr();
-    p.weight = w.data_ptr<float>();
-    p.rstd = rstd.data_ptr<float>();
-    p.dx = dx.data_ptr();
-    p.dweight = dw.data_ptr<float>();
-    p.workspace = workspace.data_ptr();
-    p.workspace_bytes = ws;
-    p.dy_bf16 = dy_bf16;
-    ok(kernels::rmsnorm_backward(p, stream()));
+    const bool low = ctx->saved_data["y_bf16"].toBool();
+    auto dy = grads[0].to(low ? torch::kBFloat16 : x2.scalar_type()).contiguous().view(x2.sizes());
+    auto [dx, dw] = rms_norm_backward_launch(x2, saved[1], saved[2], dy, torch::Tensor(), low);
     auto shape = ctx->saved_data["shape"].toIntVector();
     return {dx.view(shape), dw, torch::Tensor(), torch::Tensor()};
   }
@@ -117,59 +139,23 @@ struct FusedAddRmsNorm : torch::autograd::Function<FusedAddRmsNorm> {
                                bool y_bf16) {
     const int64_t dim = x.size(-1);
     auto x2 = x.contiguous().view({-1, dim});
-    auto r2 = r.contiguous().view({-1, dim});
     auto w = weight.contiguous();
-    auto h = torch::empty_like(x2);
-    auto y = torch::empty(x2.sizes(), x2.options().dtype(r2.scalar_type()));
-    auto rstd = torch::empty({x2.size(0)}, x2.options().dtype(torch::kFloat32));
-    kernels::RmsNormForwardParams p;
-    p.dtype = dtype_of(x2);
-    p.n_rows = x2.size(0);
-    p.dim = dim;
-    p.eps = static_cast<float>(eps);
-    p.x = x2.data_ptr();
-    p.residual = r2.data_ptr();
-    p.weight = w.data_ptr<float>();
-    p.y = y.data_ptr();
-    p.h = h.data_ptr();
-    p.rstd = rstd.data_ptr<float>();
-    p.y_bf16 = y_bf16;
-    ok(kernels::rmsnorm_forward(p, stream()));
-    ctx->save_for_backward({h, w, rstd});
+    auto o = rms_norm_launch(x2, r.contiguous().view({-1, dim}), w, eps, y_bf16);
+    ctx->save_for_backward({o.h, w, o.rstd});
     ctx->saved_data["shape"] = x.sizes().vec();
     ctx->saved_data["y_bf16"] = y_bf16;
-    return {h.view(x.sizes()), y.view(x.sizes())};
+    return {o.h.view(x.sizes()), o.y.view(x.sizes())};
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto& h = saved[0];
-    const auto& w = saved[1];
-    const auto& rstd = saved[2];
     const bool low = ctx->saved_data["y_bf16"].toBool();
     const auto ylow = low ? torch::kBFloat16 : h.scalar_type();
     auto dy = grads[1].defined() ? grads[1].to(ylow).contiguous().view(h.sizes())
                                  : torch::zeros(h.sizes(), h.options().dtype(ylow));
     torch::Tensor dh;
     if (grads[0].defined()) dh = grads[0].to(h.scalar_type()).contiguous().view(h.sizes());
-    auto dx = torch::empty_like(h);
-    auto dw = torch::empty({h.size(1)}, w.options());
-    const size_t ws = kernels::rmsnorm_backward_workspace_bytes(h.size(0), h.size(1));
-    auto workspace = torch::empty({static_cast<int64_t>(ws) + 16}, h.options().dtype(torch::kUInt8));
-    kernels::RmsNormBackwardParams p;
-    p.dtype = dtype_of(h);
-    p.n_rows = h.size(0);
-    p.dim = h.size(1);
-    p.dy = dy.data_ptr();
-    p.h = h.data_ptr();
-    p.weight = w.data_ptr<float>();
-    p.rstd = rstd.data_ptr<float>();
-    p.dh_extra = dh.defined() ? dh.data_ptr() : nullptr;
-    p.dx = dx.data_ptr();
-    p.dweight = dw.data_ptr<float>();
-    p.workspace = workspace.data_ptr();
-    p.workspace_bytes = ws;
-    p.dy_bf16 = low;
-    ok(kernels::rmsnorm_backward(p, stream()));
+    auto [dx, dw] = rms_norm_backward_launch(h, saved[1], saved[2], dy, dh, low);
     auto shape = ctx->saved_data["shape"].toIntVector();
     return {dx.view(shape), dx.to(ylow).view(shape), dw, torch::Tensor(), torch::Tensor()};
   }
@@ -226,6 +212,35 @@ struct FusedCrossEntropy : torch::autograd::Function<FusedCrossEntropy> {
   }
 };
 
+// kernels/swiglu on [rows, inter] tensors, shared by the two autograd functions below: the gate
+// h = silu(a) b, and its backward from dh into da and db (da may be dh itself: in place).
+torch::Tensor swiglu_launch(const torch::Tensor& a2, const torch::Tensor& b2) {
+  auto h = torch::empty_like(a2);
+  kernels::SwigluParams p;
+  p.dtype = dtype_of(a2);
+  p.n_rows = a2.size(0);
+  p.dim = a2.size(1);
+  p.a = a2.data_ptr();
+  p.b = b2.data_ptr();
+  p.h = h.data_ptr();
+  ok(kernels::swiglu_forward(p, stream()));
+  return h;
+}
+void swiglu_backward_launch(const torch::Tensor& dh, const torch::Tensor& a2,
+                            const torch::Tensor& b2, const torch::Tensor& da,
+                            const torch::Tensor& db) {
+  kernels::SwigluBackwardParams p;
+  p.dtype = dtype_of(a2);
+  p.n_rows = a2.size(0);
+  p.dim = a2.size(1);
+  p.dh = dh.data_ptr();
+  p.a = a2.data_ptr();
+  p.b = b2.data_ptr();
+  p.da = da.data_ptr();
+  p.db = db.data_ptr();
+  ok(kernels::swiglu_backward(p, stream()));
+}
+
 // h = silu(a) b in one pass; the backward recomputes σ(a) from the saved a and b.
 struct FusedSwiglu : torch::autograd::Function<FusedSwiglu> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a,
@@ -233,15 +248,7 @@ struct FusedSwiglu : torch::autograd::Function<FusedSwiglu> {
     const int64_t D = a.size(-1);
     auto a2 = a.contiguous().view({-1, D});
     auto b2 = b.contiguous().view({-1, D});
-    auto h = torch::empty_like(a2);
-    kernels::SwigluParams p;
-    p.dtype = dtype_of(a2);
-    p.n_rows = a2.size(0);
-    p.dim = D;
-    p.a = a2.data_ptr();
-    p.b = b2.data_ptr();
-    p.h = h.data_ptr();
-    ok(kernels::swiglu_forward(p, stream()));
+    auto h = swiglu_launch(a2, b2);
     ctx->save_for_backward({a2, b2});
     ctx->saved_data["shape"] = a.sizes().vec();
     return h.view(a.sizes());
@@ -252,16 +259,7 @@ struct FusedSwiglu : torch::autograd::Function<FusedSwiglu> {
     const auto& b2 = saved[1];
     auto dh = grads[0].to(a2.scalar_type()).contiguous().view(a2.sizes());
     auto da = torch::empty_like(a2), db = torch::empty_like(b2);
-    kernels::SwigluBackwardParams p;
-    p.dtype = dtype_of(a2);
-    p.n_rows = a2.size(0);
-    p.dim = a2.size(1);
-    p.dh = dh.data_ptr();
-    p.a = a2.data_ptr();
-    p.b = b2.data_ptr();
-    p.da = da.data_ptr();
-    p.db = db.data_ptr();
-    ok(kernels::swiglu_backward(p, stream()));
+    swiglu_backward_launch(dh, a2, b2, da, db);
     auto shape = ctx->saved_data["shape"].toIntVector();
     return {da.view(shape), db.view(shape)};
   }
@@ -271,24 +269,12 @@ struct FusedSwiglu : torch::autograd::Function<FusedSwiglu> {
 // made again there (one pass over a and b) for w's gradient instead of being kept from the
 // forward. Linear would keep h: [N, inter] per FFN, the largest tensor a dense layer saves.
 struct FusedSwigluDown : torch::autograd::Function<FusedSwigluDown> {
-  static torch::Tensor gate(const torch::Tensor& a2, const torch::Tensor& b2) {
-    auto h = torch::empty_like(a2);
-    kernels::SwigluParams p;
-    p.dtype = dtype_of(a2);
-    p.n_rows = a2.size(0);
-    p.dim = a2.size(1);
-    p.a = a2.data_ptr();
-    p.b = b2.data_ptr();
-    p.h = h.data_ptr();
-    ok(kernels::swiglu_forward(p, stream()));
-    return h;
-  }
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a,
                                const torch::Tensor& b, const torch::Tensor& w) {
     const int64_t D = a.size(-1);
     auto a2 = a.contiguous().view({-1, D});
     auto b2 = b.contiguous().view({-1, D});
-    auto out = at::mm(gate(a2, b2), w.t());
+    auto out = at::mm(swiglu_launch(a2, b2), w.t());
     ctx->save_for_backward({a2, b2, w});
     auto shape = a.sizes().vec();
     shape.back() = w.size(0);
@@ -300,19 +286,10 @@ struct FusedSwigluDown : torch::autograd::Function<FusedSwigluDown> {
     const auto& b2 = saved[1];
     const auto& w = saved[2];
     auto dout = grads[0].to(a2.scalar_type()).contiguous().view({-1, w.size(0)});
-    auto dw = at::mm(dout.t(), gate(a2, b2));
+    auto dw = at::mm(dout.t(), swiglu_launch(a2, b2));
     auto dh = at::mm(dout, w);
     auto db = torch::empty_like(b2);
-    kernels::SwigluBackwardParams p;
-    p.dtype = dtype_of(a2);
-    p.n_rows = a2.size(0);
-    p.dim = a2.size(1);
-    p.dh = dh.data_ptr();
-    p.a = a2.data_ptr();
-    p.b = b2.data_ptr();
-    p.da = dh.data_ptr();  // in place over dh
-    p.db = db.data_ptr();
-    ok(kernels::swiglu_backward(p, stream()));
+    swiglu_backward_launch(dh, a2, b2, /*da=*/dh, db);  // da in place over dh
     auto shape = grads[0].sizes().vec();
     shape.back() = a2.size(1);
     return {dh.view(shape), db.view(shape), dw};
