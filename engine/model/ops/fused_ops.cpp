@@ -476,8 +476,8 @@ std::pair<torch::Tensor, torch::Tensor> add_rms_norm(const torch::Tensor& x,
                                                      const torch::Tensor& r,
                                                      const torch::Tensor& weight, double eps,
                                                      std::optional<torch::ScalarType> out_dtype) {
-  const auto out = out_dtype.value_or(x.scalar_type());
 #ifdef R1_WITH_KERNELS
+  const auto out = out_dtype.value_or(x.scalar_type());
   const bool y_bf16 = x.scalar_type() == torch::kFloat32 && out == torch::kBFloat16;
   if (g_enabled && x.is_cuda() && kernel_dtype(x) && weight.scalar_type() == torch::kFloat32 &&
       x.size(-1) == weight.numel() && x.numel() > 0 && x.sizes() == r.sizes() && r.is_cuda() &&
