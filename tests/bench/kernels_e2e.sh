@@ -3,7 +3,7 @@
 # gradients against ATen), then r1-worker bench with train.kernels on and off, and (with
 # --train) 200 steps of r1-mini on real text with kernels on and off (final losses within 1 %),
 # and (with --peer) the PyTorch peer (eager and torch.compile) on the same shapes. Table last.
-#   usage: tests/bench/kernels_e2e.sh BUILD_DIR [--train] [--peer]
+#   usage: [REPS=n] [BENCH=0] [TRAIN_REPS=6] tests/bench/kernels_e2e.sh BUILD_DIR [--train] [--peer] [--graph]
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 B=${1:?build dir}; shift
@@ -34,36 +34,62 @@ done
 
 if ((TRAIN)); then
   CORPUS=$(python3 -c 'import email,os;print(os.path.dirname(os.path.dirname(email.__file__)))')
-  # Twice each, interleaved: GPU training is not bit-deterministic (atomics in index_add, SDPA
-  # backward), so the spread between two runs of one setting is the yardstick for on vs off.
-  for rep in 1 2; do
-    for k in true false; do
-      "$W" train --preset r1-mini "${SHAPE[@]}" --set train.kernels=$k --set train.steps=200 \
-        --set train.warmup_steps=20 --set eval.every=0 --set checkpoint.every=0 \
-        --set "data.paths=[\"$CORPUS/email\",\"$CORPUS/json\",\"$CORPUS/asyncio\"]" \
-        --set data.cache_dir=/tmp/r1cache --set run.dir=/tmp/r1runs --set run.name=e2e-$k-$rep -q --jsonl \
-        >"$LOGS/train-$k-$rep.jsonl" 2>"$LOGS/train-$k-$rep.err"
-      echo "train kernels=$k rep $rep rc $?"; tail -2 "$LOGS/train-$k-$rep.err"
-    done
+  # GPU training is not bit-reproducible (atomics in the embedding and attention backward), so the
+  # spread of TRAIN_REPS runs per setting is the yardstick for on vs off. With two or more GPUs a
+  # kernels-on and a kernels-off run go side by side, swapping GPUs every repeat.
+  NGPU=$(nvidia-smi -L 2>/dev/null | wc -l); ((NGPU >= 1)) || NGPU=1
+  train_one() {  # kernels rep gpu
+    CUDA_VISIBLE_DEVICES=$3 "$W" train --preset r1-mini "${SHAPE[@]}" --set train.kernels=$1 \
+      --set train.steps=200 --set train.warmup_steps=20 --set eval.every=0 --set eval.batches=32 \
+      --set checkpoint.every=0 \
+      --set "data.paths=[\"$CORPUS/email\",\"$CORPUS/json\",\"$CORPUS/asyncio\"]" \
+      --set data.cache_dir=/tmp/r1cache-gpu$3 --set run.dir=/tmp/r1runs --set run.name=e2e-$1-$2 \
+      -q --jsonl >"$LOGS/train-$1-$2.jsonl" 2>"$LOGS/train-$1-$2.err"
+    echo "train kernels=$1 rep $2 gpu $3 rc $?"
+  }
+  for ((rep = 1; rep <= ${TRAIN_REPS:-6}; rep++)); do
+    g1=$((rep % 2 % NGPU)); g2=$(((rep + 1) % 2 % NGPU))
+    if ((NGPU >= 2)); then
+      train_one true $rep $g1 & train_one false $rep $g2 & wait
+    else
+      train_one true $rep 0; train_one false $rep 0
+    fi
   done
-  python3 - "$LOGS" <<'PY'
-import json, sys
-d = sys.argv[1]
-def losses(k, rep):
-    return [json.loads(l)["loss"] for l in open(f"{d}/train-{k}-{rep}.jsonl") if '"type":"step"' in l]
-print("200 steps of r1-mini on Python's email/json/asyncio sources (loss = main + MTP):")
-print("| kernels | run | step 50 | step 100 | step 150 | mean of steps 191-200 |")
-print("|---|---|---|---|---|---|")
-last = {}
+  python3 - "$LOGS" "${TRAIN_REPS:-6}" <<'PY'
+import json, math, sys
+d, reps = sys.argv[1], int(sys.argv[2])
+def events(k, rep):
+    out = []
+    for l in open(f"{d}/train-{k}-{rep}.jsonl"):
+        try: out.append(json.loads(l))
+        except ValueError: pass
+    return out
+def mean_sd(xs):
+    m = sum(xs) / len(xs)
+    return m, math.sqrt(sum((x - m) ** 2 for x in xs) / max(1, len(xs) - 1))
+print(f"200 steps of r1-mini on Python's email/json/asyncio sources, {reps} runs per setting (loss = main + MTP, label-smoothed; eval = next-token cross-entropy on 32 held-out batches):")
+print("| kernels | run | step 50 | step 100 | step 150 | mean of steps 191-200 | eval at 200 |")
+print("|---|---|---|---|---|---|---|")
+res = {"true": ([], []), "false": ([], [])}
 for k in ("true", "false"):
-    for rep in (1, 2):
-        L = losses(k, rep)
-        last[(k, rep)] = sum(L[-10:]) / 10
-        print(f"| {k} | {rep} | {L[49]:.4f} | {L[99]:.4f} | {L[149]:.4f} | {last[(k, rep)]:.4f} |")
-on = (last[("true", 1)] + last[("true", 2)]) / 2
-off = (last[("false", 1)] + last[("false", 2)]) / 2
-spread = max(abs(last[("true", 1)] - last[("true", 2)]), abs(last[("false", 1)] - last[("false", 2)]))
-print(f"on vs off: {100 * abs(on - off) / off:.2f} % apart; same-setting repeats up to {100 * spread / off:.2f} % apart")
+    for rep in range(1, reps + 1):
+        ev = events(k, rep)
+        L = [e["loss"] for e in ev if e.get("type") == "step"]
+        E = [e["loss"] for e in ev if e.get("type") == "eval"]
+        if len(L) < 200 or not E:
+            print(f"| {k} | {rep} | run incomplete ({len(L)} steps, {len(E)} evals) | | | | |")
+            continue
+        last = sum(L[-10:]) / 10
+        res[k][0].append(last); res[k][1].append(E[-1])
+        print(f"| {k} | {rep} | {L[49]:.4f} | {L[99]:.4f} | {L[149]:.4f} | {last:.4f} | {E[-1]:.4f} |")
+for i, what in enumerate(("mean of steps 191-200", "eval at 200")):
+    on, off = res["true"][i], res["false"][i]
+    if len(on) < 2 or len(off) < 2:
+        print(f"{what}: too few complete runs"); continue
+    (mon, son), (moff, soff) = mean_sd(on), mean_sd(off)
+    se = math.sqrt(son ** 2 / len(on) + soff ** 2 / len(off))
+    print(f"{what}: on {mon:.4f} ± {son:.4f} (sd, n={len(on)}), off {moff:.4f} ± {soff:.4f} (n={len(off)}); "
+          f"on - off = {100 * (mon - moff) / moff:+.2f} % of off, standard error {100 * se / moff:.2f} %")
 PY
 fi
 
