@@ -67,7 +67,7 @@ def events(k, rep):
 def mean_sd(xs):
     m = sum(xs) / len(xs)
     return m, math.sqrt(sum((x - m) ** 2 for x in xs) / max(1, len(xs) - 1))
-print(f"200 steps of r1-mini on Python's email/json/asyncio sources, {reps} runs per setting (loss = main + MTP, label-smoothed; eval = next-token cross-entropy on 32 held-out batches):")
+print(f"200 steps of r1-mini on Python's email/json/asyncio sources, {reps} runs per setting (loss = main + MTP; eval = next-token cross-entropy on 32 held-out batches):")
 print("| kernels | run | step 50 | step 100 | step 150 | mean of steps 191-200 | eval at 200 |")
 print("|---|---|---|---|---|---|---|")
 res = {"true": ([], []), "false": ([], [])}
