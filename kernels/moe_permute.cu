@@ -23,6 +23,7 @@ using namespace dev;
 constexpr int kChunk = 256;
 constexpr int kMaxK = 8;
 constexpr int kWarps = 8;
+constexpr int kU = 4;  // 16-byte packs a lane keeps in flight (combine, weight gradient)
 
 struct PlanArgs {
   int32_t* hist;  // [chunks, E]
@@ -194,28 +195,49 @@ __global__ void __launch_bounds__(kWarps * 32) combine_kernel(const CombineArgs<
       w[j] = a.w ? a.w[t * a.top_k + j] : 1.f;
     }
   }
+  // kU packs a lane per round, each slot's loads issued together: a 768-wide bf16 row is one
+  // round, so a warp waits for memory once per slot, not once per pack (one pack a lane at a
+  // time: 67 % of copy bandwidth on an H200). Slots are still added in order.
   T* y = a.y + t * a.ld_y;
-  for (int v = lane; v < nvec; v += 32) {
-    float acc[kVec];
-    if (a.accumulate) {
-      const Pack<T, kVec> old = load_pack<T, kVec>(y + v * kVec);
+  for (int v0 = lane; v0 < nvec; v0 += 32 * kU) {
+    float acc[kU][kVec];
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[e] = to_float(old.v[e]);
-    } else {
+    for (int u = 0; u < kU; ++u) {
+      const int v = v0 + u * 32;
+      if (a.accumulate && v < nvec) {
+        const Pack<T, kVec> old = load_pack<T, kVec>(y + v * kVec);
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[e] = 0.f;
+        for (int e = 0; e < kVec; ++e) acc[u][e] = to_float(old.v[e]);
+      } else {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) acc[u][e] = 0.f;
+      }
     }
 #pragma unroll
     for (int j = 0; j < kMaxK; ++j) {
       if (pos[j] < 0) continue;
-      const Pack<T, kVec> r = load_pack<T, kVec>(a.rows + pos[j] * a.ld_rows + v * kVec);
+      const T* src = a.rows + pos[j] * a.ld_rows;
+      Pack<T, kVec> r[kU];
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[e] = fmaf(w[j], to_float(r.v[e]), acc[e]);
+      for (int u = 0; u < kU; ++u)
+        if (v0 + u * 32 < nvec) r[u] = load_pack<T, kVec>(src + (v0 + u * 32) * kVec);
+#pragma unroll
+      for (int u = 0; u < kU; ++u)
+        if (v0 + u * 32 < nvec) {
+#pragma unroll
+          for (int e = 0; e < kVec; ++e) acc[u][e] = fmaf(w[j], to_float(r[u].v[e]), acc[u][e]);
+        }
     }
-    Pack<T, kVec> o;
 #pragma unroll
-    for (int e = 0; e < kVec; ++e) o.v[e] = from_float<T>(acc[e]);
-    store_pack<T, kVec>(y + v * kVec, o);
+    for (int u = 0; u < kU; ++u) {
+      const int v = v0 + u * 32;
+      if (v < nvec) {
+        Pack<T, kVec> o;
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) o.v[e] = from_float<T>(acc[u][e]);
+        store_pack<T, kVec>(y + v * kVec, o);
+      }
+    }
   }
 }
 
@@ -230,11 +252,21 @@ __global__ void __launch_bounds__(kWarps * 32) weight_grad_kernel(const CombineA
   if (row >= 0) {
     const T* g = a.dy + (q / a.top_k) * a.ld_y;
     const T* r = a.rows + row * a.ld_rows;
-    for (int v = lane; v < a.dim / kVec; v += 32) {
-      const Pack<T, kVec> gv = load_pack<T, kVec>(g + v * kVec);
-      const Pack<T, kVec> rv = load_pack<T, kVec>(r + v * kVec);
+    const int nvec = a.dim / kVec;
+    for (int v0 = lane; v0 < nvec; v0 += 32 * kU) {  // loads of a round issued together
+      Pack<T, kVec> gv[kU], rv[kU];
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) d = fmaf(to_float(gv.v[e]), to_float(rv.v[e]), d);
+      for (int u = 0; u < kU; ++u)
+        if (v0 + u * 32 < nvec) {
+          gv[u] = load_pack<T, kVec>(g + (v0 + u * 32) * kVec);
+          rv[u] = load_pack<T, kVec>(r + (v0 + u * 32) * kVec);
+        }
+#pragma unroll
+      for (int u = 0; u < kU; ++u)
+        if (v0 + u * 32 < nvec) {
+#pragma unroll
+          for (int e = 0; e < kVec; ++e) d = fmaf(to_float(gv[u].v[e]), to_float(rv[u].v[e]), d);
+        }
     }
   }
   d = warp_sum(d);

@@ -1,7 +1,8 @@
 // RMSNorm forward / backward, optionally fused with the residual add (contract in rmsnorm.h).
 //
-// A group of G threads (G = 32 ... 512, the smallest that covers the row in two 16-byte packs
-// per thread) owns one row; a block (256 threads forward, 128 backward) holds several rows. The
+// A group of G threads owns one row, N 16-byte packs each (Shape below: G = 32 with up to four
+// packs for rows up to 1024 bf16 / 512 fp32 elements); a block (at least 256 threads forward,
+// 128 backward) holds several rows. The
 // row stays in registers between the sum of squares and the output, so each input is read once.
 // The backward runs a grid of at most one wave; each thread keeps dweight partial sums for its
 // columns across all the rows its group visits, the groups of a block add theirs in a fixed
@@ -19,9 +20,8 @@ namespace {
 
 using namespace dev;
 
-constexpr int kCache = 2;               // packs per thread per row
 constexpr int kMaxBackwardBlocks = 1024;  // rmsnorm_backward_workspace_bytes() assumes it
-constexpr int kMaxVecsPerRow = 512 * kCache;
+constexpr int kMaxVecsPerRow = 1024;      // packs (or elements, unpacked) per row
 
 template <typename T, typename Ty>
 struct FwdArgs {
@@ -50,7 +50,7 @@ struct BwdArgs {
 };
 
 // Ty: y's type, T or (y_bf16) bf16 beside f32 x.
-template <typename T, typename Ty, int kVec, int G, int kBlock>
+template <typename T, typename Ty, int kVec, int G, int kN, int kBlock>
 __global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T, Ty> a) {
   constexpr int kRows = kBlock / G;
   __shared__ float smem[32];
@@ -59,13 +59,13 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T, Ty
   const bool active = row < a.n_rows;  // inactive groups still take part in group_sum
   const int nvec = a.dim / kVec;
 
-  Pack<T, kVec> hc[kCache];
+  Pack<T, kVec> hc[kN];
   float ss = 0.f;
   if (active) {
     const T* x = a.x + row * a.ld_x;
-    Pack<Ty, kVec> rc[kCache];
+    Pack<Ty, kVec> rc[kN];
 #pragma unroll
-    for (int i = 0; i < kCache; ++i) {
+    for (int i = 0; i < kN; ++i) {
       const int v = t + i * G;
       if (v < nvec) {
         hc[i] = load_pack<T, kVec>(x + v * kVec);
@@ -73,7 +73,7 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T, Ty
       }
     }
 #pragma unroll
-    for (int i = 0; i < kCache; ++i) {
+    for (int i = 0; i < kN; ++i) {
       const int v = t + i * G;
       if (v < nvec) {
         if (a.r) {
@@ -96,7 +96,7 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T, Ty
   if (t == 0 && a.rstd) a.rstd[row] = rs;
   Ty* y = a.y + row * a.ld_y;
 #pragma unroll
-  for (int i = 0; i < kCache; ++i) {
+  for (int i = 0; i < kN; ++i) {
     const int v = t + i * G;
     if (v < nvec) {
       const Pack<float, kVec> w = load_pack<float, kVec>(a.w + v * kVec);
@@ -109,7 +109,7 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_fwd_kernel(const FwdArgs<T, Ty
 }
 
 // Tdy: dy's type, T or (dy_bf16) bf16 beside f32 h.
-template <typename T, typename Tdy, int kVec, int G, int kBlock>
+template <typename T, typename Tdy, int kVec, int G, int kN, int kBlock>
 __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T, Tdy> a) {
   constexpr int kRows = kBlock / G;
   __shared__ float smem[32];
@@ -117,9 +117,9 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T, Td
   const int t = threadIdx.x % G, grp = threadIdx.x / G;
   const int nvec = a.dim / kVec;
 
-  float dwa[kCache][kVec];
+  float dwa[kN][kVec];
 #pragma unroll
-  for (int i = 0; i < kCache; ++i)
+  for (int i = 0; i < kN; ++i)
 #pragma unroll
     for (int e = 0; e < kVec; ++e) dwa[i][e] = 0.f;
 
@@ -128,13 +128,13 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T, Td
        base += static_cast<int64_t>(gridDim.x) * kRows) {
     const int64_t row = base + grp;
     const bool active = row < a.n_rows;
-    Pack<Tdy, kVec> dyc[kCache];
-    Pack<T, kVec> hc[kCache];
+    Pack<Tdy, kVec> dyc[kN];
+    Pack<T, kVec> hc[kN];
     float rs = 0.f, dot = 0.f;
     if (active) {
       rs = a.rstd[row];
 #pragma unroll
-      for (int i = 0; i < kCache; ++i) {
+      for (int i = 0; i < kN; ++i) {
         const int v = t + i * G;
         if (v < nvec) {
           dyc[i] = load_pack<Tdy, kVec>(a.dy + row * a.ld_dy + v * kVec);
@@ -142,7 +142,7 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T, Td
         }
       }
 #pragma unroll
-      for (int i = 0; i < kCache; ++i) {
+      for (int i = 0; i < kN; ++i) {
         const int v = t + i * G;
         if (v < nvec) {
           const Pack<float, kVec> w = load_pack<float, kVec>(a.w + v * kVec);
@@ -158,16 +158,16 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T, Td
     }
     dot = group_sum<G>(dot, smem) / static_cast<float>(a.dim);
     if (active) {
-      Pack<T, kVec> exc[kCache];
+      Pack<T, kVec> exc[kN];
       if (a.ex) {
 #pragma unroll
-        for (int i = 0; i < kCache; ++i) {
+        for (int i = 0; i < kN; ++i) {
           const int v = t + i * G;
           if (v < nvec) exc[i] = load_pack<T, kVec>(a.ex + row * a.ld_ex + v * kVec);
         }
       }
 #pragma unroll
-      for (int i = 0; i < kCache; ++i) {
+      for (int i = 0; i < kN; ++i) {
         const int v = t + i * G;
         if (v < nvec) {
           const Pack<float, kVec> w = load_pack_ro<float, kVec>(a.w + v * kVec);
@@ -190,7 +190,7 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T, Td
   float* part = a.partial + static_cast<int64_t>(blockIdx.x) * a.dim;
   if constexpr (kRows == 1) {
 #pragma unroll
-    for (int i = 0; i < kCache; ++i) {
+    for (int i = 0; i < kN; ++i) {
       const int v = t + i * G;
       if (v < nvec) {
         Pack<float, kVec> o;
@@ -203,7 +203,7 @@ __global__ void __launch_bounds__(kBlock) rmsnorm_bwd_kernel(const BwdArgs<T, Td
     for (int k = 0; k < kRows; ++k) {
       if (grp == k) {
 #pragma unroll
-        for (int i = 0; i < kCache; ++i) {
+        for (int i = 0; i < kN; ++i) {
           const int v = t + i * G;
           if (v < nvec) {
 #pragma unroll
@@ -240,13 +240,22 @@ __global__ void __launch_bounds__(32 * kSumLanes)
   }
 }
 
-// The group size that covers nvec packs with kCache per thread.
-int group_for(int nvec) {
-  for (int g : {32, 64, 128, 256}) if (nvec <= g * kCache) return g;
-  return 512;
+// Who owns a row: a group of G threads, N packs each. Packed rows (16 bytes a pack): the
+// smallest G with G * 4 >= nvec, then the fewest N that cover the row, so a 768-wide bf16 row
+// (96 packs) is one warp of 3 packs - no block barrier in the row's reduction, every lane busy -
+// where two packs a thread took 64 threads, half of them with one pack, and a __syncthreads
+// per row (71 % of copy bandwidth in the backward on an H200). Unpacked rows: N = 2.
+struct Shape {
+  int g, n;
+};
+Shape shape_for(int nvec, bool packed) {
+  const int most = packed ? 4 : 2;
+  int g = 32;
+  while (g * most < nvec) g *= 2;
+  return {g, (nvec + g - 1) / g};
 }
 
-template <typename T, typename Ty, int kVec, int G>
+template <typename T, typename Ty, int kVec, int G, int kN>
 Status launch_fwd(const RmsNormForwardParams& p, cudaStream_t stream) {
   constexpr int kBlock = G > 256 ? G : 256, kRows = kBlock / G;
   const int64_t D = p.dim;
@@ -255,13 +264,13 @@ Status launch_fwd(const RmsNormForwardParams& p, cudaStream_t stream) {
                p.ld_x ? p.ld_x : D, p.ld_residual ? p.ld_residual : D, p.ld_y ? p.ld_y : D,
                p.ld_h ? p.ld_h : D, static_cast<int>(D), p.eps};
   const int64_t blocks = (p.n_rows + kRows - 1) / kRows;
-  auto kernel = rmsnorm_fwd_kernel<T, Ty, kVec, G, kBlock>;
+  auto kernel = rmsnorm_fwd_kernel<T, Ty, kVec, G, kN, kBlock>;
   R1K_LAUNCH(kernel, static_cast<unsigned>(blocks), kBlock, 0, stream, a);
   R1K_LAUNCH_CHECK("rmsnorm_forward");
   return {};
 }
 
-template <typename T, typename Tdy, int kVec, int G>
+template <typename T, typename Tdy, int kVec, int G, int kN>
 Status launch_bwd(const RmsNormBackwardParams& p, cudaStream_t stream) {
   const char* w = "rmsnorm_backward";
   // ~95 registers per thread in bf16: 128-thread blocks fill an SM better (5 x 128) than 256.
@@ -269,7 +278,7 @@ Status launch_bwd(const RmsNormBackwardParams& p, cudaStream_t stream) {
   const int64_t D = p.dim;
   const bool dw = p.dweight != nullptr;
   const size_t smem = (dw && kRows > 1) ? D * sizeof(float) : 0;
-  auto kernel = rmsnorm_bwd_kernel<T, Tdy, kVec, G, kBlock>;
+  auto kernel = rmsnorm_bwd_kernel<T, Tdy, kVec, G, kN, kBlock>;
   int device = 0, sms = 0, per_sm = 0;
   R1K_CUDA_TRY(w, cudaGetDevice(&device));
   R1K_CUDA_TRY(w, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
@@ -294,28 +303,48 @@ Status launch_bwd(const RmsNormBackwardParams& p, cudaStream_t stream) {
   return {};
 }
 
-// Calls launch<T, T2, kVec, G>(...) for the G that covers the row (T2: y's or dy's type).
-template <typename T, typename T2, int kVec, template <typename, typename, int, int> class L,
+// Calls L<T, T2, kVec, G, N>::run(...) for the row's Shape (T2: y's or dy's type). Packed rows
+// take G = 32 with N = 1 ... 4, or G = 64 ... 256 with N = 3, 4 (Shape's rule never gives
+// G > 32 with N < 3); unpacked rows N = 2 with G = 32 ... 512.
+template <typename T, typename T2, int kVec, template <typename, typename, int, int, int> class L,
           typename P>
-Status by_group(const P& p, cudaStream_t stream) {
-  switch (group_for(static_cast<int>(p.dim / kVec))) {
-    case 32: return L<T, T2, kVec, 32>::run(p, stream);
-    case 64: return L<T, T2, kVec, 64>::run(p, stream);
-    case 128: return L<T, T2, kVec, 128>::run(p, stream);
-    case 256: return L<T, T2, kVec, 256>::run(p, stream);
-    default: return L<T, T2, kVec, 512>::run(p, stream);
+Status by_shape(const P& p, cudaStream_t stream) {
+  const Shape s = shape_for(static_cast<int>(p.dim / kVec), kVec > 1);
+  if constexpr (kVec > 1) {
+    if (s.g == 32) {
+      switch (s.n) {
+        case 1: return L<T, T2, kVec, 32, 1>::run(p, stream);
+        case 2: return L<T, T2, kVec, 32, 2>::run(p, stream);
+        case 3: return L<T, T2, kVec, 32, 3>::run(p, stream);
+        default: return L<T, T2, kVec, 32, 4>::run(p, stream);
+      }
+    }
+    const bool three = s.n == 3;
+    switch (s.g) {
+      case 64: return three ? L<T, T2, kVec, 64, 3>::run(p, stream) : L<T, T2, kVec, 64, 4>::run(p, stream);
+      case 128: return three ? L<T, T2, kVec, 128, 3>::run(p, stream) : L<T, T2, kVec, 128, 4>::run(p, stream);
+      default: return three ? L<T, T2, kVec, 256, 3>::run(p, stream) : L<T, T2, kVec, 256, 4>::run(p, stream);
+    }
+  } else {
+    switch (s.g) {
+      case 32: return L<T, T2, kVec, 32, 2>::run(p, stream);
+      case 64: return L<T, T2, kVec, 64, 2>::run(p, stream);
+      case 128: return L<T, T2, kVec, 128, 2>::run(p, stream);
+      case 256: return L<T, T2, kVec, 256, 2>::run(p, stream);
+      default: return L<T, T2, kVec, 512, 2>::run(p, stream);
+    }
   }
 }
-template <typename T, typename Ty, int kVec, int G>
+template <typename T, typename Ty, int kVec, int G, int kN>
 struct Fwd {
   static Status run(const RmsNormForwardParams& p, cudaStream_t s) {
-    return launch_fwd<T, Ty, kVec, G>(p, s);
+    return launch_fwd<T, Ty, kVec, G, kN>(p, s);
   }
 };
-template <typename T, typename Tdy, int kVec, int G>
+template <typename T, typename Tdy, int kVec, int G, int kN>
 struct Bwd {
   static Status run(const RmsNormBackwardParams& p, cudaStream_t s) {
-    return launch_bwd<T, Tdy, kVec, G>(p, s);
+    return launch_bwd<T, Tdy, kVec, G, kN>(p, s);
   }
 };
 
@@ -331,7 +360,7 @@ bool packable(int64_t dim, int es, std::initializer_list<int64_t> lds,
   return true;
 }
 
-template <template <typename, typename, int, int> class L, typename P>
+template <template <typename, typename, int, int, int> class L, typename P>
 Status dispatch(const char* w, const P& p, bool vec, bool low_bf16, cudaStream_t stream) {
   const int es = size_of(p.dtype);
   const int64_t nvec = vec ? p.dim / (16 / es) : p.dim;
@@ -341,10 +370,10 @@ Status dispatch(const char* w, const P& p, bool vec, bool low_bf16, cudaStream_t
                   ": rows of at most " + std::to_string(kMaxVecsPerRow) +
                   (vec ? " 16-byte packs" : " elements") + " are supported");
   if (p.dtype == DType::f32 && low_bf16)
-    return vec ? by_group<float, bf16, 4, L>(p, stream) : by_group<float, bf16, 1, L>(p, stream);
+    return vec ? by_shape<float, bf16, 4, L>(p, stream) : by_shape<float, bf16, 1, L>(p, stream);
   if (p.dtype == DType::f32)
-    return vec ? by_group<float, float, 4, L>(p, stream) : by_group<float, float, 1, L>(p, stream);
-  return vec ? by_group<bf16, bf16, 8, L>(p, stream) : by_group<bf16, bf16, 1, L>(p, stream);
+    return vec ? by_shape<float, float, 4, L>(p, stream) : by_shape<float, float, 1, L>(p, stream);
+  return vec ? by_shape<bf16, bf16, 8, L>(p, stream) : by_shape<bf16, bf16, 1, L>(p, stream);
 }
 
 }  // namespace

@@ -803,6 +803,11 @@ class TestKernels : public QObject {
     QTest::newRow("f32 D=768 residual") << f32 << 129 << 768 << 0 << 0 << true << true << false << false;
     QTest::newRow("f32 D=1000 off1") << f32 << 17 << 1000 << 0 << 1 << false << false << false << false;
     QTest::newRow("bf16 D=1013 scalar") << b16 << 9 << 1013 << 0 << 0 << true << true << false << false;
+    // Every (threads, packs) shape the dispatch picks: 32 x 4, 64 x 4, 128 x 3, 256 x 3 here.
+    QTest::newRow("bf16 D=1024 extra") << b16 << 77 << 1024 << 0 << 0 << false << true << false << false;
+    QTest::newRow("bf16 D=2048 residual") << b16 << 21 << 2048 << 8 << 0 << true << false << true << false;
+    QTest::newRow("f32 D=1536 extra") << f32 << 23 << 1536 << 0 << 0 << false << true << false << false;
+    QTest::newRow("bf16 D=6144") << b16 << 11 << 6144 << 0 << 0 << false << false << false << false;
     QTest::newRow("bf16 D=4096") << b16 << 65 << 4096 << 0 << 0 << false << false << false << false;
     QTest::newRow("f32 D=4096 residual") << f32 << 31 << 4096 << 8 << 0 << true << true << true << false;
     QTest::newRow("bf16 D=8192") << b16 << 19 << 8192 << 0 << 0 << true << false << false << false;
@@ -1493,6 +1498,9 @@ class TestKernels : public QObject {
     QTest::newRow("f32 invalid indices D=100") << f32 << i32 << 700 << 2 << 8 << 100 << true;
     QTest::newRow("bf16 40 chunks of 256 pairs") << b16 << i64 << 5000 << 2 << 8 << 16 << false;
     QTest::newRow("f32 E=3000 (block scan)") << f32 << i32 << 2000 << 4 << 3000 << 8 << true;
+    // Rows of more than one round of 4 packs a lane (combine, weight gradient), the last partial.
+    QTest::newRow("bf16 k=3 D=2056") << b16 << i32 << 97 << 3 << 8 << 2056 << false;
+    QTest::newRow("f32 k=2 D=1500") << f32 << i64 << 61 << 2 << 8 << 1500 << true;
   }
 
   void moePermuteGpu() {

@@ -265,20 +265,24 @@ void bench_cross_entropy(Bench& b, DType dt, int mode /*0 fwd, 1 bwd separate, 2
   b.add({name, std::to_string(N) + " x " + std::to_string(V), rk::name(dt), bytes, ms, check});
 }
 
-void bench_rmsnorm(Bench& b, DType dt, bool residual, bool backward) {
+// low: the engine's autocast case (dt f32): x, h, dx in f32 with y, residual, dy in bf16.
+void bench_rmsnorm(Bench& b, DType dt, bool residual, bool backward, bool low = false) {
   const std::string name = std::string("rmsnorm ") + (backward ? "backward" : "forward") +
-                           (residual ? (backward ? " + dh_extra" : " + residual add") : "");
+                           (residual ? (backward ? " + dh_extra" : " + residual add") : "") +
+                           (low ? (backward ? ", bf16 dy" : ", bf16 residual and y") : "");
   if (!b.wanted(name)) return;
   const int64_t N = 4 * b.opt().tokens, D = b.opt().dim;  // 4 layers' worth: well above L2
-  const int es = rk::size_of(dt);
-  const size_t nbytes = N * D * es;
+  const DType lt = low ? DType::bf16 : dt;  // y, residual (forward) and dy (backward)
+  const int es = rk::size_of(dt), ls = rk::size_of(lt);
+  const size_t nbytes = N * D * es, lbytes = N * D * ls;
+  // x: x (forward) or dy (backward); r: residual (forward) or h (backward); h: h or dx.
   Buffer x(nbytes), r(nbytes), y(nbytes), h(nbytes), w(D * 4), rstd(N * 4), dw(D * 4);
-  const std::vector<float> xb = fill(x.get(), N * D, dt, 3, 1.0, 0.1);
-  const std::vector<float> rb = fill(r.get(), N * D, dt, 4, 1.0, 0.0);
+  const std::vector<float> xb = fill(x.get(), N * D, backward ? lt : dt, 3, 1.0, 0.1);
+  const std::vector<float> rb = fill(r.get(), N * D, backward ? dt : lt, 4, 1.0, 0.0);
   const std::vector<float> wb = fill(w.get(), D, DType::f32, 5, 0.2, 1.0);
   const size_t nb = xb.size();
   const int64_t K = 4, first = N - K;
-  auto host_rows = [&](const std::vector<float>& blk, std::vector<float>& f,
+  auto host_rows = [&](const std::vector<float>& blk, DType t, std::vector<float>& f,
                        std::vector<uint16_t>& bf) -> const void* {
     f.resize(K * D);
     bf.resize(K * D);
@@ -286,7 +290,7 @@ void bench_rmsnorm(Bench& b, DType dt, bool residual, bool backward) {
       f[k] = blk[(first * D + k) % nb];
       bf[k] = rk::float_to_bf16(f[k]);
     }
-    return dt == DType::f32 ? static_cast<const void*>(f.data()) : bf.data();
+    return t == DType::f32 ? static_cast<const void*>(f.data()) : bf.data();
   };
   std::vector<float> f1, f2;
   std::vector<uint16_t> b1, b2;
@@ -294,6 +298,7 @@ void bench_rmsnorm(Bench& b, DType dt, bool residual, bool backward) {
   if (!backward) {
     rk::RmsNormForwardParams p;
     p.dtype = dt;
+    p.y_bf16 = low;
     p.n_rows = N;
     p.dim = D;
     p.x = x.get();
@@ -306,13 +311,14 @@ void bench_rmsnorm(Bench& b, DType dt, bool residual, bool backward) {
     cuda_ok(cudaDeviceSynchronize(), "rmsnorm_forward");
     rk::RmsNormForwardParams q = p;
     q.n_rows = K;
-    q.x = host_rows(xb, f1, b1);
-    q.residual = residual ? host_rows(rb, f2, b2) : nullptr;
+    q.x = host_rows(xb, dt, f1, b1);
+    q.residual = residual ? host_rows(rb, lt, f2, b2) : nullptr;
     q.weight = wb.data();
     const auto ref = rk::rmsnorm_forward_ref(q);
-    check = rel_err(to_doubles(download(y.at(first * D * es), K * D * es), dt, K * D), ref.y);
+    check = rel_err(to_doubles(download(y.at(first * D * ls), K * D * ls), lt, K * D), ref.y);
     ms = b.time([&] { return rk::rmsnorm_forward(p, nullptr); });
-    bytes = double(nbytes) * (residual ? 4 : 2) + N * 4 + D * 4;
+    // x, y; with the residual also r in and h out
+    bytes = double(nbytes) + lbytes + (residual ? double(lbytes) + nbytes : 0) + N * 4 + D * 4;
   } else {
     // dy = x's data, h = r's data; rstd from a forward over h.
     rk::RmsNormForwardParams f;
@@ -329,6 +335,7 @@ void bench_rmsnorm(Bench& b, DType dt, bool residual, bool backward) {
     const std::vector<float> eb = fill(ex.get(), N * D, dt, 6, 0.5, 0.0);
     rk::RmsNormBackwardParams p;
     p.dtype = dt;
+    p.dy_bf16 = low;
     p.n_rows = N;
     p.dim = D;
     p.dy = x.get();
@@ -346,20 +353,22 @@ void bench_rmsnorm(Bench& b, DType dt, bool residual, bool backward) {
     cuda_ok(cudaMemcpy(rs.data(), rstd.at(first * 4), K * 4, cudaMemcpyDeviceToHost), "rstd");
     rk::RmsNormBackwardParams q = p;
     q.n_rows = K;
-    q.dy = host_rows(xb, f1, b1);
-    q.h = host_rows(rb, f2, b2);
+    q.dy = host_rows(xb, lt, f1, b1);
+    q.h = host_rows(rb, dt, f2, b2);
     q.weight = wb.data();
     q.rstd = rs.data();
     std::vector<float> f3;
     std::vector<uint16_t> b3;
-    q.dh_extra = residual ? host_rows(eb, f3, b3) : nullptr;
+    q.dh_extra = residual ? host_rows(eb, dt, f3, b3) : nullptr;
     q.dweight = nullptr;
     const auto ref = rk::rmsnorm_backward_ref(q);
     check = rel_err(to_doubles(download(h.at(first * D * es), K * D * es), dt, K * D), ref.dx);
     ms = b.time([&] { return rk::rmsnorm_backward(p, nullptr); });
-    bytes = double(nbytes) * (residual ? 4 : 3) + N * 4 + D * 4;
+    // dy, h in, dx out; with dh_extra one more in
+    bytes = double(lbytes) + 2.0 * nbytes + (residual ? double(nbytes) : 0) + N * 4 + D * 4;
   }
-  b.add({name, std::to_string(N) + " x " + std::to_string(D), rk::name(dt), bytes, ms, check});
+  b.add({name, std::to_string(N) + " x " + std::to_string(D),
+         low ? "f32 + bf16" : rk::name(dt), bytes, ms, check});
 }
 
 void bench_rope(Bench& b, DType dt, bool strided) {
@@ -623,8 +632,22 @@ void bench_moe(Bench& b, const std::string& which) {
     ms = b.time([&] { return rk::moe_gather(g, nullptr); });
     bytes = double(P) * D * es * 2 + P * 8;
     shape = std::to_string(P) + " x " + std::to_string(D);
-  } else {
+  } else if (which == "combine") {
     ms = b.time([&] { return rk::moe_combine(c, nullptr); });
+    bytes = double(P) * D * es + N * D * es + P * 8;
+    shape = std::to_string(N) + " x 2 x " + std::to_string(D);
+  } else {  // combine's weight gradient: dy (x's data) against each of its rows
+    Buffer dw(P * 4);
+    rk::MoeCombineWeightGradParams wg;
+    wg.dtype = dt;
+    wg.n_tokens = N;
+    wg.top_k = K;
+    wg.dim = D;
+    wg.dy = x.get();
+    wg.rows = rows.get();
+    wg.position = pos.get<int32_t>();
+    wg.dweights = dw.get<float>();
+    ms = b.time([&] { return rk::moe_combine_weight_grad(wg, nullptr); });
     bytes = double(P) * D * es + N * D * es + P * 8;
     shape = std::to_string(N) + " x 2 x " + std::to_string(D);
   }
@@ -686,13 +709,17 @@ int main(int argc, char** argv) {
     bench_rmsnorm(b, DType::bf16, false, true);
     bench_rmsnorm(b, DType::bf16, true, true);
     bench_rmsnorm(b, DType::f32, false, false);
+    bench_rmsnorm(b, DType::f32, true, false, true);   // the engine's add_rms_norm under autocast
+    bench_rmsnorm(b, DType::f32, true, true, true);    // and its backward
+    bench_rmsnorm(b, DType::f32, false, true);
     bench_rope(b, DType::bf16, true);
     bench_rope(b, DType::bf16, false);
     bench_swiglu(b, DType::bf16, false);
     bench_swiglu(b, DType::bf16, true);
     bench_adamw(b, DType::f32, false);
     bench_adamw(b, DType::bf16, true);
-    for (const char* m : {"routing", "permute plan", "gather", "combine"}) bench_moe(b, m);
+    for (const char* m : {"routing", "permute plan", "gather", "combine", "combine weight grad"})
+      bench_moe(b, m);
 
     const std::time_t now = std::time(nullptr);
     char date[32];
