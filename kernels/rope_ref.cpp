@@ -12,14 +12,21 @@ Status check(const RopeParams& p) {
                                    ", " + ref::num(p.heads) + ", " + ref::num(p.dim) + "]");
   if (p.dim < 2 || p.dim % 2)
     return invalid_argument(w, "dim = " + ref::num(p.dim) + " (must be even and >= 2)");
+  if (p.head_dim != 0 && p.head_dim < p.dim)
+    return invalid_argument(w, "head_dim = " + ref::num(p.head_dim) + " < dim = " +
+                                   ref::num(p.dim) + " (0 for rows of dim elements)");
   const int64_t ld = p.ld_table ? p.ld_table : p.dim / 2;
   if (ld < p.dim / 2)
     return invalid_argument(w, "ld_table = " + ref::num(ld) + " < dim / 2 = " +
                                    ref::num(p.dim / 2));
+  // The kernel indexes its threads in 32 bits; at most one per copied element and one per
+  // rotated pair (the path for unaligned views).
   const int64_t rows = p.batch * p.seq * p.heads;
-  if (rows > 0 && rows * (p.dim / 2) > std::numeric_limits<int32_t>::max())
-    return invalid_argument(w, "batch * seq * heads * dim / 2 = " + ref::num(rows * (p.dim / 2)) +
-                                   " (at most 2^31 - 1 pairs per call)");
+  const int64_t units = (p.head_dim ? p.head_dim - p.dim : 0) + p.dim / 2;
+  if (rows > 0 && rows * units > std::numeric_limits<int32_t>::max())
+    return invalid_argument(w, "batch * seq * heads * (head_dim - dim / 2) = " +
+                                   ref::num(rows * units) +
+                                   " (at most 2^31 - 1 copied elements + rotated pairs per call)");
   if (rows == 0) return {};
   if (!p.x || !p.out || !p.cos || !p.sin)
     return invalid_argument(w, "x, out, cos and sin are required");
@@ -29,14 +36,18 @@ Status check(const RopeParams& p) {
 std::vector<double> rope_ref(const RopeParams& p) {
   ref::throw_if(check(p));
   const int64_t B = p.batch, T = p.seq, H = p.heads, D = p.dim;
+  const int64_t HD = p.head_dim ? p.head_dim : D, keep = HD - D;
   const int64_t ld = p.ld_table ? p.ld_table : D / 2;
   const double sign = p.backward ? -1.0 : 1.0;
-  std::vector<double> out(B * T * H * D);
+  std::vector<double> out(B * T * H * HD);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t)
       for (int64_t h = 0; h < H; ++h) {
-        const int64_t src = b * p.x_stride_b + t * p.x_stride_t + h * p.x_stride_h;
-        double* dst = &out[((b * T + t) * H + h) * D];
+        int64_t src = b * p.x_stride_b + t * p.x_stride_t + h * p.x_stride_h;
+        double* dst = &out[((b * T + t) * H + h) * HD];
+        for (int64_t j = 0; j < keep; ++j) dst[j] = ref::load(p.x, p.dtype, src + j);
+        src += keep;
+        dst += keep;
         for (int64_t i = 0; i < D / 2; ++i) {
           const double x0 = ref::load(p.x, p.dtype, src + 2 * i);
           const double x1 = ref::load(p.x, p.dtype, src + 2 * i + 1);

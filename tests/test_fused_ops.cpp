@@ -138,25 +138,36 @@ class TestFusedOps final : public QObject {
   void ropeTailMatchesAten_data() {
     QTest::addColumn<bool>("bf16");
     QTest::addColumn<int>("rot");
-    QTest::newRow("bf16 MLA q: 12 heads of 48 + 16") << true << 16;
-    QTest::newRow("f32 all rotated") << false << 64;
+    QTest::addColumn<int>("layout");  // x: 0 dense, 1 a narrow of wider rows, 2 last dim strided
+    QTest::newRow("bf16 MLA q: 12 heads of 48 + 16") << true << 16 << 0;
+    QTest::newRow("f32 all rotated") << false << 64 << 0;
+    QTest::newRow("bf16 q inside wider rows") << true << 16 << 1;
+    QTest::newRow("f32 q with a strided last dim") << false << 16 << 2;
   }
   void ropeTailMatchesAten() {
     QFETCH(bool, bf16);
     QFETCH(int, rot);
-    torch::manual_seed(11 + rot);
+    QFETCH(int, layout);
+    torch::manual_seed(11 + rot + 100 * layout);
     auto opts = torch::TensorOptions().device(torch::kCUDA);
     const auto dt = bf16 ? torch::kBFloat16 : torch::kFloat32;
     const int64_t B = 2, T = 129, H = 12, D = 64;
-    auto x0 = torch::randn({B, T, H, D}, opts).to(dt);
+    // x is a view of base, the leaf whose gradient is compared.
+    auto base0 = (layout == 2 ? torch::randn({B, T, D, H}, opts)
+                              : torch::randn({B, T, H, layout == 1 ? D + 16 : D}, opts))
+                     .to(dt);
+    auto view = [&](const torch::Tensor& b) {
+      return layout == 0 ? b : layout == 1 ? b.narrow(-1, 8, D) : b.transpose(2, 3);
+    };
+    auto x0 = view(base0);
     auto rope = r1::model::make_rope(T + 3, rot, 10000.0, torch::Device(torch::kCUDA));
     auto dy = torch::randn({B, H, T, D}, opts).to(dt);  // as attention's dq arrives: [B, H, T, D]
     auto run = [&](bool kernels) {
       ops::set_kernels_enabled(kernels);
-      auto x = x0.clone().requires_grad_(true);
-      auto y = ops::rope_tail(x, rope.cos, rope.sin, rot);
+      auto base = base0.clone().requires_grad_(true);
+      auto y = ops::rope_tail(view(base), rope.cos, rope.sin, rot);
       y.transpose(1, 2).backward(dy);
-      return std::vector<torch::Tensor>{y.detach(), x.grad()};
+      return std::vector<torch::Tensor>{y.detach(), base.grad()};
     };
     auto k = run(true), a = run(false);
     qInfo("rel err: y %.2e  dx %.2e", rel(k[0], a[0]), rel(k[1], a[1]));

@@ -522,6 +522,31 @@ class TestKernels : public QObject {
     for (int k = 0; k < 8; ++k) QVERIFY(std::abs(back[k] - y[k]) < 1e-6);
     for (int k = 0; k < 8; k += 2)
       QVERIFY(std::abs(std::hypot(fwd[k], fwd[k + 1]) - std::hypot(y[k], y[k + 1])) < 1e-6);
+    // Whole head rows: the first head_dim - dim elements copied as they are, the rest rotated as
+    // above; an odd copied width (head_dim 5) shifts the pairs by one.
+    for (const int64_t hd : {6, 5}) {
+      const int64_t keep = hd - 4;
+      const float head[2] = {5, -3};
+      std::vector<float> rows(2 * hd);
+      for (int t = 0; t < 2; ++t) {
+        for (int64_t j = 0; j < keep; ++j) rows[t * hd + j] = head[j] + t;
+        for (int64_t j = 0; j < 4; ++j) rows[t * hd + keep + j] = x[t * 6 + j];
+      }
+      p.x = rows.data();
+      p.x_stride_b = 2 * hd;
+      p.x_stride_t = p.x_stride_h = hd;
+      p.head_dim = hd;
+      p.backward = false;
+      const auto rr = rk::rope_ref(p);
+      QCOMPARE(rr.size(), size_t(2 * hd));
+      for (int t = 0; t < 2; ++t) {
+        for (int64_t j = 0; j < keep; ++j) QCOMPARE(rr[t * hd + j], double(head[j] + t));
+        for (int64_t j = 0; j < 4; ++j)
+          QVERIFY2(std::abs(rr[t * hd + keep + j] - want[t * 4 + j]) < 1e-15,
+                   qPrintable(QStringLiteral("head_dim %1 position %2 element %3")
+                                  .arg(hd).arg(t).arg(j)));
+      }
+    }
   }
 
   void swigluRefByHand() {
@@ -1170,21 +1195,45 @@ class TestKernels : public QObject {
     QTest::addColumn<int>("seq");
     QTest::addColumn<int>("heads");
     QTest::addColumn<int>("dim");
-    QTest::addColumn<int>("rowStride");  // elements between heads (a narrow of a wider row)
-    QTest::addColumn<int>("offset");     // where the rotated part starts in that row
+    QTest::addColumn<int>("headDim");    // 0: dim; else rows of headDim, the last dim rotated
+    QTest::addColumn<int>("rowStride");  // elements between heads of x (a narrow of a wider row)
+    QTest::addColumn<int>("offset");     // where x's part starts in that row
+    QTest::addColumn<int>("outStride");  // 0: out laid out as x; else dense rows this far apart
     QTest::addColumn<bool>("backward");
     QTest::addColumn<bool>("inPlace");
     const int f32 = int(DType::f32), b16 = int(DType::bf16);
-    QTest::newRow("bf16 q_pe r1-mini") << b16 << 3 << 37 << 12 << 16 << 64 << 48 << false << false;
-    QTest::newRow("bf16 q_pe backward in place") << b16 << 2 << 33 << 12 << 16 << 64 << 48 << true
-                                                 << true;
-    QTest::newRow("bf16 k_pe 1 head") << b16 << 2 << 129 << 1 << 16 << 272 << 256 << false << false;
-    QTest::newRow("f32 dim 8 nano") << f32 << 5 << 64 << 4 << 8 << 24 << 16 << false << true;
-    QTest::newRow("f32 dim 64 backward") << f32 << 2 << 17 << 3 << 64 << 64 << 0 << true << false;
-    QTest::newRow("bf16 odd offset (pairs)") << b16 << 2 << 19 << 5 << 16 << 63 << 47 << false
-                                             << false;
-    QTest::newRow("f32 dim 2") << f32 << 1 << 1000 << 2 << 2 << 2 << 0 << true << false;
-    QTest::newRow("bf16 dim 6") << b16 << 3 << 7 << 3 << 6 << 10 << 4 << false << true;
+    QTest::newRow("bf16 q_pe r1-mini") << b16 << 3 << 37 << 12 << 16 << 0 << 64 << 48 << 0 << false
+                                       << false;
+    QTest::newRow("bf16 q_pe backward in place") << b16 << 2 << 33 << 12 << 16 << 0 << 64 << 48 << 0
+                                                 << true << true;
+    QTest::newRow("bf16 k_pe 1 head") << b16 << 2 << 129 << 1 << 16 << 0 << 272 << 256 << 0 << false
+                                      << false;
+    QTest::newRow("f32 dim 8 nano") << f32 << 5 << 64 << 4 << 8 << 0 << 24 << 16 << 0 << false
+                                    << true;
+    QTest::newRow("f32 dim 64 backward") << f32 << 2 << 17 << 3 << 64 << 0 << 64 << 0 << 0 << true
+                                         << false;
+    QTest::newRow("bf16 odd offset (pairs)") << b16 << 2 << 19 << 5 << 16 << 0 << 63 << 47 << 0
+                                             << false << false;
+    QTest::newRow("f32 dim 2") << f32 << 1 << 1000 << 2 << 2 << 0 << 2 << 0 << 0 << true << false;
+    QTest::newRow("bf16 dim 6") << b16 << 3 << 7 << 3 << 6 << 0 << 10 << 4 << 0 << false << true;
+    // Whole head rows (MLA's q): the first headDim - dim elements copied, the last dim rotated.
+    QTest::newRow("bf16 q rows r1-mini") << b16 << 3 << 37 << 12 << 16 << 64 << 64 << 0 << 0
+                                         << false << false;
+    QTest::newRow("bf16 q rows backward") << b16 << 3 << 37 << 5 << 8 << 24 << 24 << 0 << 0 << true
+                                          << false;
+    QTest::newRow("f32 q rows") << f32 << 3 << 37 << 5 << 8 << 24 << 24 << 0 << 0 << false << false;
+    QTest::newRow("f32 q rows backward in place") << f32 << 2 << 19 << 3 << 16 << 40 << 40 << 0 << 0
+                                                  << true << true;
+    QTest::newRow("bf16 q rows in place") << b16 << 2 << 33 << 12 << 16 << 64 << 64 << 0 << 0
+                                          << false << true;
+    QTest::newRow("bf16 q rows in wider rows, dense out") << b16 << 2 << 33 << 12 << 16 << 64 << 80
+                                                          << 8 << 64 << true << false;
+    QTest::newRow("bf16 q rows misaligned (pairs)") << b16 << 2 << 17 << 3 << 16 << 64 << 67 << 3
+                                                    << 64 << false << false;
+    QTest::newRow("bf16 odd copied width (pairs)") << b16 << 2 << 19 << 5 << 8 << 13 << 13 << 0
+                                                   << 0 << false << false;
+    QTest::newRow("f32 copied width 6 (pairs)") << f32 << 3 << 11 << 2 << 4 << 10 << 10 << 0 << 11
+                                                << true << false;
   }
 
   void ropeGpu() {
@@ -1194,16 +1243,22 @@ class TestKernels : public QObject {
     QFETCH(int, seq);
     QFETCH(int, heads);
     QFETCH(int, dim);
+    QFETCH(int, headDim);
     QFETCH(int, rowStride);
     QFETCH(int, offset);
+    QFETCH(int, outStride);
     QFETCH(bool, backward);
     QFETCH(bool, inPlace);
     GPU_TRY({
       const DType dt = DType(dtype);
       const int es = rk::size_of(dt);
       const int64_t B = batch, T = seq, H = heads, D = dim, S = rowStride;
+      const int64_t W = headDim ? headDim : D;  // elements written per head
+      // Where out's rows lie: as x's, or dense rows of outStride starting at element 0.
+      const int64_t OS = inPlace || !outStride ? S : outStride;
+      const int64_t ooff = inPlace || !outStride ? offset : 0;
       const int64_t total = B * T * H * S;
-      std::mt19937 rng(4000 + T * H + D);
+      std::mt19937 rng(4000 + T * H + D + W);
       const HostArray x = random_array(dt, total, rng, 1.0);
       // Tables as make_rope builds them: angle t * theta^(-2i / D), in double, stored as fp32.
       std::vector<float> cs(T * D / 2), sn(T * D / 2);
@@ -1213,7 +1268,7 @@ class TestKernels : public QObject {
           cs[t * D / 2 + i] = static_cast<float>(std::cos(a));
           sn[t * D / 2 + i] = static_cast<float>(std::sin(a));
         }
-      DeviceBuffer bx(total * es), bo(total * es), bc(cs.size() * 4), bs(sn.size() * 4);
+      DeviceBuffer bx(total * es), bo(B * T * H * OS * es), bc(cs.size() * 4), bs(sn.size() * 4);
       bx.upload(0, x.data(), x.bytes());
       bc.upload(0, cs.data(), cs.size() * 4);
       bs.upload(0, sn.data(), sn.size() * 4);
@@ -1223,9 +1278,13 @@ class TestKernels : public QObject {
       p.seq = T;
       p.heads = H;
       p.dim = D;
-      p.x_stride_b = p.out_stride_b = T * H * S;
-      p.x_stride_t = p.out_stride_t = H * S;
-      p.x_stride_h = p.out_stride_h = S;
+      p.head_dim = headDim;
+      p.x_stride_b = T * H * S;
+      p.x_stride_t = H * S;
+      p.x_stride_h = S;
+      p.out_stride_b = T * H * OS;
+      p.out_stride_t = H * OS;
+      p.out_stride_h = OS;
       p.backward = backward;
       p.x = static_cast<const char*>(x.data()) + offset * es;
       p.out = bo.at(0);
@@ -1233,21 +1292,28 @@ class TestKernels : public QObject {
       p.sin = sn.data();
       const auto ref = rk::rope_ref(p);
       p.x = bx.at(offset * es);
-      p.out = inPlace ? bx.at(offset * es) : bo.at(offset * es);
+      p.out = inPlace ? bx.at(offset * es) : bo.at(ooff * es);
       p.cos = reinterpret_cast<float*>(bc.at(0));
       p.sin = reinterpret_cast<float*>(bs.at(0));
       status_ok(rk::rope(p, nullptr));
       sync();
       const DeviceBuffer& ob = inPlace ? bx : bo;
-      // Rows of D inside rows of S: read each (b, t, h) row.
-      const auto rows = read_rows(ob, offset * es, dt, B * T * H, D, S);
+      // Rows of W inside rows of OS: read each (b, t, h) row.
+      const auto rows = read_rows(ob, ooff * es, dt, B * T * H, W, OS);
       CHECK_ERR("rope", rel_err(rows, ref), tol_for(dt, kTolF32));
-      // Everything outside the rotated part is as it was (in place) or poison.
+      if (headDim) {  // the copied part is x's bits
+        const auto copied = read_rows(ob, ooff * es, dt, B * T * H, W - D, OS);
+        for (int64_t r = 0; r < B * T * H; ++r)
+          for (int64_t j = 0; j < W - D; ++j)
+            QVERIFY2(copied[r * (W - D) + j] == x.get(r * S + offset + j),
+                     qPrintable(QStringLiteral("row %1 element %2 not copied").arg(r).arg(j)));
+      }
+      // Everything outside the written part is as it was (in place) or poison.
       const auto all = ob.bytes();
       for (int64_t r = 0; r < B * T * H; ++r)
-        for (int64_t j = 0; j < S; ++j) {
-          if (j >= offset && j < offset + D) continue;
-          const int64_t k = r * S + j;
+        for (int64_t j = 0; j < OS; ++j) {
+          if (j >= ooff && j < ooff + W) continue;
+          const int64_t k = r * OS + j;
           if (k * es >= int64_t(all.size())) break;
           const bool kept = inPlace ? std::memcmp(&all[k * es], static_cast<const char*>(x.data()) +
                                                                    k * es, es) == 0
@@ -1653,6 +1719,10 @@ class TestKernels : public QObject {
     rp.batch = rp.seq = rp.heads = 1;
     rp.dim = 5;
     QVERIFY(rk::check(rp).message.find("dim = 5") != std::string::npos);
+    rp.dim = 16;
+    rp.head_dim = 8;
+    QCOMPARE(QString::fromStdString(rk::check(rp).message),
+             QStringLiteral("r1k::rope: head_dim = 8 < dim = 16 (0 for rows of dim elements)"));
     rk::AdamWOptions ao;
     ao.step = 0;
     QVERIFY(rk::check(nullptr, 0, ao).message.find("step = 0") != std::string::npos);

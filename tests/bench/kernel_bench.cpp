@@ -371,13 +371,17 @@ void bench_rmsnorm(Bench& b, DType dt, bool residual, bool backward, bool low = 
          low ? "f32 + bf16" : rk::name(dt), bytes, ms, check});
 }
 
-void bench_rope(Bench& b, DType dt, bool strided) {
-  const std::string name = std::string("rope forward") + (strided ? " (q_pe view)" : "");
+void bench_rope(Bench& b, DType dt, int mode /*0 dense, 1 q_pe view, 2 whole q rows*/) {
+  const char* mname[] = {"rope forward", "rope forward (q_pe view)",
+                         "rope_tail (q copy + rotate)"};
+  const std::string name = mname[mode];
   if (!b.wanted(name)) return;
-  // q_pe of r1-mini: [B, T, 12, 16] inside rows of 64 (48 nope + 16 rope); 8x the tokens of a
-  // step so that the touched bytes are well above L2.
+  // q of r1-mini: [B, T, 12, 64] with the RoPE part, 16, at the end of each head (48 nope + 16
+  // rope); the q_pe view rotates that part in place, rope_tail writes whole dense rows, copying
+  // the first 48. 8x the tokens of a step so that the touched bytes are well above L2.
   const int64_t BT = 8 * b.opt().tokens, T = std::min<int64_t>(1024, BT), B = BT / T;
-  const int64_t H = 12, D = 16, S = strided ? 64 : 16, off = S - D;
+  const int64_t H = 12, D = 16, S = mode == 0 ? 16 : 64, off = mode == 1 ? S - D : 0;
+  const int64_t W = mode == 2 ? S : D;  // elements written per head
   const int es = rk::size_of(dt);
   Buffer x(B * T * H * S * es), out(B * T * H * S * es), cs(T * D / 2 * 4), sn(T * D / 2 * 4);
   fill(x.get(), B * T * H * S, dt, 7, 1.0, 0.0);
@@ -396,6 +400,7 @@ void bench_rope(Bench& b, DType dt, bool strided) {
   p.seq = T;
   p.heads = H;
   p.dim = D;
+  p.head_dim = mode == 2 ? S : 0;
   p.x = x.at(off * es);
   p.out = out.at(off * es);
   p.x_stride_b = p.out_stride_b = T * H * S;
@@ -416,11 +421,12 @@ void bench_rope(Bench& b, DType dt, bool strided) {
   q.sin = s.data();
   const auto ref = rk::rope_ref(q);
   const auto o = download(out.at(first * es), rows * S * es);
-  const double check = rel_err(to_doubles(o, dt, D, off, S, rows), ref);
+  const double check = rel_err(to_doubles(o, dt, W, off, S, rows), ref);
   const double ms = b.time([&] { return rk::rope(p, nullptr); });
-  const double bytes = double(B) * T * H * D * es * 2;
+  const double bytes = double(B) * T * H * W * es * 2;
   b.add({name,
-         "[" + std::to_string(B) + ", " + std::to_string(T) + ", 12, 16] of " + std::to_string(S),
+         "[" + std::to_string(B) + ", " + std::to_string(T) + ", 12, " +
+             (mode == 2 ? "64], last 16 rotated" : "16] of " + std::to_string(S)),
          rk::name(dt), bytes, ms, check});
 }
 
@@ -712,8 +718,9 @@ int main(int argc, char** argv) {
     bench_rmsnorm(b, DType::f32, true, false, true);   // the engine's add_rms_norm under autocast
     bench_rmsnorm(b, DType::f32, true, true, true);    // and its backward
     bench_rmsnorm(b, DType::f32, false, true);
-    bench_rope(b, DType::bf16, true);
-    bench_rope(b, DType::bf16, false);
+    bench_rope(b, DType::bf16, 1);
+    bench_rope(b, DType::bf16, 0);
+    bench_rope(b, DType::bf16, 2);
     bench_swiglu(b, DType::bf16, false);
     bench_swiglu(b, DType::bf16, true);
     bench_adamw(b, DType::f32, false);

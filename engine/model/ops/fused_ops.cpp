@@ -340,28 +340,36 @@ struct FusedRope : torch::autograd::Function<FusedRope> {
 };
 
 // x [B, T, H, d] as a dense copy whose last `rot` elements per head are rotated: MLA's q with
-// its decoupled RoPE part, ready for attention. One copy pass and the rotation in place, each
-// way, where split + rope + cat cost a strided cat forward and another in the backward.
+// its decoupled RoPE part, ready for attention. One kernel pass each way over whole head rows
+// (head_dim = d: the first d - rot elements copied, the last rot rotated), where a copy and then
+// the rotation in place read and wrote the RoPE part twice, and split + rope + cat cost a strided
+// cat forward and another in the backward.
 struct FusedRopeTail : torch::autograd::Function<FusedRopeTail> {
-  static void rotate_tail(const torch::Tensor& t, int64_t rot, const torch::Tensor& cos,
-                          const torch::Tensor& sin, bool backward) {
-    auto tail = t.narrow(-1, t.size(-1) - rot, rot);
-    auto p = FusedRope::params(tail, tail, cos, sin);
-    p.backward = backward;
-    ok(kernels::rope(p, stream()));
+  static kernels::RopeParams params(const torch::Tensor& x, const torch::Tensor& out,
+                                    const torch::Tensor& cos, const torch::Tensor& sin,
+                                    int64_t rot) {
+    auto p = FusedRope::params(x, out, cos, sin);
+    p.dim = rot;
+    p.head_dim = x.size(3);
+    return p;
   }
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& cos, const torch::Tensor& sin, int64_t rot) {
-    auto out = x.clone(at::MemoryFormat::Contiguous);
-    rotate_tail(out, rot, cos, sin, false);
+    const auto xc = x.stride(-1) == 1 ? x : x.contiguous();  // any b / t / h strides are read
+    auto out = torch::empty(x.sizes(), x.options());
+    ok(kernels::rope(params(xc, out, cos, sin, rot), stream()));
     ctx->save_for_backward({cos, sin});
     ctx->saved_data["rot"] = rot;
     return out;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    auto dx = grads[0].clone(at::MemoryFormat::Contiguous);  // never the engine's own buffer
-    rotate_tail(dx, ctx->saved_data["rot"].toInt(), saved[0], saved[1], true);
+    auto dy = grads[0];
+    if (dy.stride(-1) != 1) dy = dy.contiguous();
+    auto dx = torch::empty(dy.sizes(), dy.options());
+    auto p = params(dy, dx, saved[0], saved[1], ctx->saved_data["rot"].toInt());
+    p.backward = true;
+    ok(kernels::rope(p, stream()));
     return {dx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -378,21 +386,8 @@ torch::Tensor rope_tail(const torch::Tensor& x, const torch::Tensor& cos, const 
       cos.scalar_type() == torch::kFloat32 && cos.is_cuda() &&
       sin.scalar_type() == torch::kFloat32 && cos.dim() == 2 && cos.stride(1) == 1 &&
       cos.strides() == sin.strides() && cos.size(0) >= x.size(1) && cos.size(1) * 2 == rot) {
-    std::vector<int64_t> st = {x.size(1) * x.size(2) * x.size(3), x.size(2) * x.size(3),
-                               x.size(3), 1};
-    kernels::RopeParams probe;
-    probe.dtype = dtype_of(x);
-    probe.batch = x.size(0);
-    probe.seq = x.size(1);
-    probe.heads = x.size(2);
-    probe.dim = rot;
-    probe.x = probe.out = reinterpret_cast<void*>(static_cast<uintptr_t>(256 + keep * x.element_size()));
-    probe.x_stride_b = probe.out_stride_b = st[0];
-    probe.x_stride_t = probe.out_stride_t = st[1];
-    probe.x_stride_h = probe.out_stride_h = st[2];
-    probe.cos = cos.data_ptr<float>();
-    probe.sin = sin.data_ptr<float>();
-    probe.ld_table = cos.stride(0);
+    // The kernel's own limits on the call forward() makes (out has x's shape).
+    const kernels::RopeParams probe = FusedRopeTail::params(x, x, cos, sin, rot);
     if (kernels::check(probe).ok()) return FusedRopeTail::apply(x, cos, sin, rot);
   }
 #endif
