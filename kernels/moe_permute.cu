@@ -23,7 +23,7 @@ using namespace dev;
 constexpr int kChunk = 256;
 constexpr int kMaxK = 8;
 constexpr int kWarps = 8;
-constexpr int kU = 4;  // 16-byte packs a lane keeps in flight (combine, weight gradient)
+constexpr int kRowWarps = 4;  // combine and its weight gradient: 4 warps a block ran faster than 8 or 16
 
 struct PlanArgs {
   int32_t* hist;  // [chunks, E]
@@ -179,9 +179,9 @@ struct CombineArgs {
 };
 
 template <typename T, int kVec>
-__global__ void __launch_bounds__(kWarps * 32) combine_kernel(const CombineArgs<T> a) {
+__global__ void __launch_bounds__(kRowWarps * 32) combine_kernel(const CombineArgs<T> a) {
   const int lane = threadIdx.x % 32;
-  const int64_t t = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32;
   if (t >= a.n_tokens) return;
   const int nvec = a.dim / kVec;
   int32_t pos[kMaxK];
@@ -195,78 +195,59 @@ __global__ void __launch_bounds__(kWarps * 32) combine_kernel(const CombineArgs<
       w[j] = a.w ? a.w[t * a.top_k + j] : 1.f;
     }
   }
-  // kU packs a lane per round, each slot's loads issued together: a 768-wide bf16 row is one
-  // round, so a warp waits for memory once per slot, not once per pack (one pack a lane at a
-  // time: 67 % of copy bandwidth on an H200). Slots are still added in order.
+  // Two slots' packs loaded together, one pack a lane at a time: a 768-wide bf16 row of the
+  // top-2 case is three rounds of two loads. Measured on an H200 (scratch variants, 32768 tokens):
+  // more packs a lane per round cost registers and occupancy and ran slower (62-66 % of copy
+  // bandwidth against 77 % for this, with 4 warps a block). Slots are still added in order.
   T* y = a.y + t * a.ld_y;
-  for (int v0 = lane; v0 < nvec; v0 += 32 * kU) {
-    float acc[kU][kVec];
+  for (int v = lane; v < nvec; v += 32) {
+    float acc[kVec];
+    if (a.accumulate) {
+      const Pack<T, kVec> old = load_pack<T, kVec>(y + v * kVec);
 #pragma unroll
-    for (int u = 0; u < kU; ++u) {
-      const int v = v0 + u * 32;
-      if (a.accumulate && v < nvec) {
-        const Pack<T, kVec> old = load_pack<T, kVec>(y + v * kVec);
+      for (int e = 0; e < kVec; ++e) acc[e] = to_float(old.v[e]);
+    } else {
 #pragma unroll
-        for (int e = 0; e < kVec; ++e) acc[u][e] = to_float(old.v[e]);
-      } else {
+      for (int e = 0; e < kVec; ++e) acc[e] = 0.f;
+    }
 #pragma unroll
-        for (int e = 0; e < kVec; ++e) acc[u][e] = 0.f;
+    for (int j = 0; j < kMaxK; j += 2) {
+      if (pos[j] < 0 && pos[j + 1] < 0) continue;
+      Pack<T, kVec> r0, r1;
+      if (pos[j] >= 0) r0 = load_pack<T, kVec>(a.rows + pos[j] * a.ld_rows + v * kVec);
+      if (pos[j + 1] >= 0) r1 = load_pack<T, kVec>(a.rows + pos[j + 1] * a.ld_rows + v * kVec);
+      if (pos[j] >= 0) {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) acc[e] = fmaf(w[j], to_float(r0.v[e]), acc[e]);
+      }
+      if (pos[j + 1] >= 0) {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) acc[e] = fmaf(w[j + 1], to_float(r1.v[e]), acc[e]);
       }
     }
+    Pack<T, kVec> o;
 #pragma unroll
-    for (int j = 0; j < kMaxK; ++j) {
-      if (pos[j] < 0) continue;
-      const T* src = a.rows + pos[j] * a.ld_rows;
-      Pack<T, kVec> r[kU];
-#pragma unroll
-      for (int u = 0; u < kU; ++u)
-        if (v0 + u * 32 < nvec) r[u] = load_pack<T, kVec>(src + (v0 + u * 32) * kVec);
-#pragma unroll
-      for (int u = 0; u < kU; ++u)
-        if (v0 + u * 32 < nvec) {
-#pragma unroll
-          for (int e = 0; e < kVec; ++e) acc[u][e] = fmaf(w[j], to_float(r[u].v[e]), acc[u][e]);
-        }
-    }
-#pragma unroll
-    for (int u = 0; u < kU; ++u) {
-      const int v = v0 + u * 32;
-      if (v < nvec) {
-        Pack<T, kVec> o;
-#pragma unroll
-        for (int e = 0; e < kVec; ++e) o.v[e] = from_float<T>(acc[u][e]);
-        store_pack<T, kVec>(y + v * kVec, o);
-      }
-    }
+    for (int e = 0; e < kVec; ++e) o.v[e] = from_float<T>(acc[e]);
+    store_pack<T, kVec>(y + v * kVec, o);
   }
 }
 
 // One warp per pair: dw[q] = dot(dy[q / top_k], rows[position[q]]).
 template <typename T, int kVec>
-__global__ void __launch_bounds__(kWarps * 32) weight_grad_kernel(const CombineArgs<T> a) {
+__global__ void __launch_bounds__(kRowWarps * 32) weight_grad_kernel(const CombineArgs<T> a) {
   const int lane = threadIdx.x % 32;
-  const int64_t q = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
+  const int64_t q = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / 32;
   if (q >= a.n_tokens * a.top_k) return;
   const int32_t row = a.position[q];
   float d = 0.f;
   if (row >= 0) {
     const T* g = a.dy + (q / a.top_k) * a.ld_y;
     const T* r = a.rows + row * a.ld_rows;
-    const int nvec = a.dim / kVec;
-    for (int v0 = lane; v0 < nvec; v0 += 32 * kU) {  // loads of a round issued together
-      Pack<T, kVec> gv[kU], rv[kU];
+    for (int v = lane; v < a.dim / kVec; v += 32) {
+      const Pack<T, kVec> gv = load_pack<T, kVec>(g + v * kVec);
+      const Pack<T, kVec> rv = load_pack<T, kVec>(r + v * kVec);
 #pragma unroll
-      for (int u = 0; u < kU; ++u)
-        if (v0 + u * 32 < nvec) {
-          gv[u] = load_pack<T, kVec>(g + (v0 + u * 32) * kVec);
-          rv[u] = load_pack<T, kVec>(r + (v0 + u * 32) * kVec);
-        }
-#pragma unroll
-      for (int u = 0; u < kU; ++u)
-        if (v0 + u * 32 < nvec) {
-#pragma unroll
-          for (int e = 0; e < kVec; ++e) d = fmaf(to_float(gv[u].v[e]), to_float(rv[u].v[e]), d);
-        }
+      for (int e = 0; e < kVec; ++e) d = fmaf(to_float(gv.v[e]), to_float(rv.v[e]), d);
     }
   }
   d = warp_sum(d);
@@ -284,12 +265,12 @@ bool packable(int64_t dim, int es, std::initializer_list<int64_t> lds,
   return true;
 }
 
-// One warp per item (row, token or pair).
+// One warp per item (row, token or pair), `warps` a block (the kernel's own constant).
 template <typename Args>
 Status launch_rows(const char* w, void (*kernel)(Args), const Args& a, int64_t items,
-                   cudaStream_t stream) {
-  const unsigned blocks = static_cast<unsigned>((items + kWarps - 1) / kWarps);
-  R1K_LAUNCH(kernel, blocks, kWarps * 32, 0, stream, a);
+                   cudaStream_t stream, int warps = kWarps) {
+  const unsigned blocks = static_cast<unsigned>((items + warps - 1) / warps);
+  R1K_LAUNCH(kernel, blocks, warps * 32, 0, stream, a);
   R1K_LAUNCH_CHECK(w);
   return {};
 }
@@ -369,13 +350,13 @@ Status moe_combine(const MoeCombineParams& p, cudaStream_t stream) {
                          static_cast<float*>(p.y), nullptr, nullptr, p.n_tokens, ldr, ldy,
                          p.top_k, static_cast<int>(D), p.accumulate};
     return launch_rows(w, vec ? combine_kernel<float, 4> : combine_kernel<float, 1>, a,
-                       p.n_tokens, stream);
+                       p.n_tokens, stream, kRowWarps);
   }
   CombineArgs<bf16> a{static_cast<const bf16*>(p.rows), p.position, p.weights,
                       static_cast<bf16*>(p.y), nullptr, nullptr, p.n_tokens, ldr, ldy,
                       p.top_k, static_cast<int>(D), p.accumulate};
   return launch_rows(w, vec ? combine_kernel<bf16, 8> : combine_kernel<bf16, 1>, a, p.n_tokens,
-                     stream);
+                     stream, kRowWarps);
 }
 
 Status moe_combine_weight_grad(const MoeCombineWeightGradParams& p, cudaStream_t stream) {
@@ -392,13 +373,13 @@ Status moe_combine_weight_grad(const MoeCombineWeightGradParams& p, cudaStream_t
                          static_cast<const float*>(p.dy), p.dweights, p.n_tokens, ldr, ldd,
                          p.top_k, static_cast<int>(D), false};
     return launch_rows(w, vec ? weight_grad_kernel<float, 4> : weight_grad_kernel<float, 1>, a,
-                       p.n_tokens * p.top_k, stream);
+                       p.n_tokens * p.top_k, stream, kRowWarps);
   }
   CombineArgs<bf16> a{static_cast<const bf16*>(p.rows), p.position, nullptr, nullptr,
                       static_cast<const bf16*>(p.dy), p.dweights, p.n_tokens, ldr, ldd,
                       p.top_k, static_cast<int>(D), false};
   return launch_rows(w, vec ? weight_grad_kernel<bf16, 8> : weight_grad_kernel<bf16, 1>, a,
-                     p.n_tokens * p.top_k, stream);
+                     p.n_tokens * p.top_k, stream, kRowWarps);
 }
 
 }  // namespace r1::kernels
