@@ -165,6 +165,19 @@ __global__ void __launch_bounds__(kWarps * 32) gather_kernel(const GatherArgs<T>
   }
 }
 
+// Each row of `rows` is read once by combine and each row of y written once: evict-first
+// (streaming) accesses where packs are 16 bytes, so they do not push out of L2 what is reused.
+template <typename T, int kVec>
+__device__ __forceinline__ Pack<T, kVec> load_once(const T* p) {
+  if constexpr (sizeof(T) * kVec == 16) return load_pack_last<T, kVec>(p);
+  else return load_pack<T, kVec>(p);
+}
+template <typename T, int kVec>
+__device__ __forceinline__ void store_once(T* p, const Pack<T, kVec>& v) {
+  if constexpr (sizeof(T) * kVec == 16) store_pack_last<T, kVec>(p, v);
+  else store_pack<T, kVec>(p, v);
+}
+
 template <typename T>
 struct CombineArgs {
   const T* rows;
@@ -214,8 +227,8 @@ __global__ void __launch_bounds__(kRowWarps * 32) combine_kernel(const CombineAr
     for (int j = 0; j < kMaxK; j += 2) {
       if (pos[j] < 0 && pos[j + 1] < 0) continue;
       Pack<T, kVec> r0, r1;
-      if (pos[j] >= 0) r0 = load_pack<T, kVec>(a.rows + pos[j] * a.ld_rows + v * kVec);
-      if (pos[j + 1] >= 0) r1 = load_pack<T, kVec>(a.rows + pos[j + 1] * a.ld_rows + v * kVec);
+      if (pos[j] >= 0) r0 = load_once<T, kVec>(a.rows + pos[j] * a.ld_rows + v * kVec);
+      if (pos[j + 1] >= 0) r1 = load_once<T, kVec>(a.rows + pos[j + 1] * a.ld_rows + v * kVec);
       if (pos[j] >= 0) {
 #pragma unroll
         for (int e = 0; e < kVec; ++e) acc[e] = fmaf(w[j], to_float(r0.v[e]), acc[e]);
@@ -228,7 +241,7 @@ __global__ void __launch_bounds__(kRowWarps * 32) combine_kernel(const CombineAr
     Pack<T, kVec> o;
 #pragma unroll
     for (int e = 0; e < kVec; ++e) o.v[e] = from_float<T>(acc[e]);
-    store_pack<T, kVec>(y + v * kVec, o);
+    store_once<T, kVec>(y + v * kVec, o);
   }
 }
 
