@@ -71,6 +71,7 @@ MainWindow::MainWindow(RunStore* store, ClusterController* cluster, QWidget* par
   QSettings s;
   restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
   restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+  split_->restoreState(s.value(QStringLiteral("window/split")).toByteArray());
 }
 
 MainWindow::~MainWindow() = default;
@@ -79,6 +80,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
   QSettings s;
   s.setValue(QStringLiteral("window/geometry"), saveGeometry());
   s.setValue(QStringLiteral("window/state"), saveState());
+  s.setValue(QStringLiteral("window/split"), split_->saveState());
   if (runner_->isRunning()) {
     runner_->stop();  // the trainer checkpoints at the next step boundary
     runner_->wait();
@@ -90,7 +92,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
 
 void MainWindow::buildUi() {
   setWindowTitle(tr("R1 Workbench"));
-  auto* split = new QSplitter(this);
+  auto* split = split_ = new QSplitter(this);
 
   // Left: target + experiment form + launch / stop.
   auto* left = new QWidget(split);
@@ -152,7 +154,12 @@ void MainWindow::buildUi() {
   tabs_->addTab(buildReviewPage(), tr("Review"));
   split->addWidget(left);
   split->addWidget(tabs_);
-  split->setStretchFactor(1, 3);
+  // The form keeps room for its fields (below ~40 characters they were cut to "def", "/tm":
+  // the splitter gave all the window's growth to the tabs), and cannot be collapsed away.
+  left->setMinimumWidth(left->fontMetrics().averageCharWidth() * 40);
+  split->setCollapsible(0, false);
+  split->setStretchFactor(0, 0);
+  split->setStretchFactor(1, 1);
   split->setSizes({380, 1100});
   setCentralWidget(split);
 

@@ -17,6 +17,7 @@ class QLineEdit;
 class QPlainTextEdit;
 class QProgressBar;
 class QTableView;
+class QSplitter;
 class QTabWidget;
 
 namespace r1::widgets {
@@ -106,6 +107,7 @@ class MainWindow final : public QMainWindow {
   widgets::ExperimentForm* form_ = nullptr;
   widgets::RunListModel* runModel_ = nullptr;
   QHash<QString, widgets::MetricChart*> charts_;
+  QSplitter* split_ = nullptr;  // form | tabs; its sizes are kept in QSettings
   QTabWidget* tabs_ = nullptr;
   QComboBox* target_ = nullptr;
   QAction* launch_ = nullptr;

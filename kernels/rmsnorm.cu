@@ -2,8 +2,8 @@
 //
 // A group of G threads owns one row, N 16-byte packs each (Shape below: G = 32 with up to four
 // packs for rows up to 1024 bf16 / 512 fp32 elements); a block (at least 256 threads forward,
-// 128 backward) holds several rows. The
-// row stays in registers between the sum of squares and the output, so each input is read once.
+// 128 backward) holds several rows. The row stays in registers between the sum of squares and
+// the output, so each input is read once.
 // The backward runs a grid of at most one wave; each thread keeps dweight partial sums for its
 // columns across all the rows its group visits, the groups of a block add theirs in a fixed
 // order through shared memory, each block writes one partial row to the workspace, and a second
@@ -321,9 +321,14 @@ Status by_shape(const P& p, cudaStream_t stream) {
     }
     const bool three = s.n == 3;
     switch (s.g) {
-      case 64: return three ? L<T, T2, kVec, 64, 3>::run(p, stream) : L<T, T2, kVec, 64, 4>::run(p, stream);
-      case 128: return three ? L<T, T2, kVec, 128, 3>::run(p, stream) : L<T, T2, kVec, 128, 4>::run(p, stream);
-      default: return three ? L<T, T2, kVec, 256, 3>::run(p, stream) : L<T, T2, kVec, 256, 4>::run(p, stream);
+      case 64:
+        return three ? L<T, T2, kVec, 64, 3>::run(p, stream) : L<T, T2, kVec, 64, 4>::run(p, stream);
+      case 128:
+        return three ? L<T, T2, kVec, 128, 3>::run(p, stream)
+                     : L<T, T2, kVec, 128, 4>::run(p, stream);
+      default:
+        return three ? L<T, T2, kVec, 256, 3>::run(p, stream)
+                     : L<T, T2, kVec, 256, 4>::run(p, stream);
     }
   } else {
     switch (s.g) {

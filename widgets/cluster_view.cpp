@@ -43,6 +43,8 @@ ClusterView::ClusterView(QWidget* parent)
     head->addWidget(busy_);
     top->addLayout(head);
 
+    // Two rows of buttons: the profile and its nodes, then checks and launch. On one row the
+    // page could not be narrower than ~1150 px, which squeezed the experiment form beside it.
     auto* bar = new QHBoxLayout;
     auto button = [&](const QString& text, const QString& tip) {
         auto* b = new QPushButton(text, this);
@@ -55,7 +57,9 @@ ClusterView::ClusterView(QWidget* parent)
     auto* hostfile = button(tr("Import hostfile…"), tr("Add the nodes of a DeepSpeed-style hostfile (host slots=N)"));
     auto* sshHost = button(tr("Add SSH host…"), tr("Add a Host entry of ~/.ssh/config as a node"));
     profileButtons_ = {open, save, hostfile, sshHost};
-    bar->addSpacing(12);
+    bar->addStretch(1);
+    top->addLayout(bar);
+    bar = new QHBoxLayout;
     auto* keys = button(tr("Check host keys"), tr("Compare each node's SSH host key with known_hosts"));
     trust_ = button(tr("Trust…"), tr("Show the fingerprints of the selected nodes' keys and trust them"));
     probe_ = button(tr("Probe"), tr("Connect to every node and read its OS, CPUs, memory, GPUs and r1-worker"));

@@ -158,7 +158,8 @@ MetricChart::MetricChart(const QString& title, QWidget* parent) : QWidget(parent
     m_smoothingLabel = new QLabel(this);
     m_smoothingSlider = new QSlider(Qt::Horizontal, this);
     m_smoothingSlider->setRange(0, kSliderSteps);
-    m_smoothingSlider->setFixedWidth(140);
+    m_smoothingSlider->setMinimumWidth(60);  // gives way first when two charts share a row
+    m_smoothingSlider->setMaximumWidth(140);
     m_smoothingValue = new QLabel(this);
     m_smoothingValue->setMinimumWidth(
         m_smoothingValue->fontMetrics().horizontalAdvance(QStringLiteral("0.000")));

@@ -91,7 +91,7 @@ ReviewView::ReviewView(QWidget* parent)
     scanTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     scanTable_->horizontalHeader()->setSectionResizeMode(ScanListModel::Scan, QHeaderView::Stretch);
     scanTable_->horizontalHeader()->setMinimumSectionSize(30);
-    scanTable_->setMinimumWidth(340);
+    scanTable_->setMinimumWidth(240);  // elided at the left: series UIDs differ at their end
     split->addWidget(scanTable_);
 
     // Centre: axial + z strip, coronal and sagittal beside.
@@ -207,9 +207,17 @@ ReviewView::ReviewView(QWidget* parent)
 }
 
 QWidget* ReviewView::buildToolbar() {
+    // Two rows: what to open and export (and the progress of a long job) above, how to look at
+    // it below. On one row the page could not be narrower than ~1180 px, which squeezed the
+    // experiment form beside it in the main window.
     auto* bar = new QWidget(this);
-    auto* h = new QHBoxLayout(bar);
-    h->setContentsMargins(0, 0, 0, 0);
+    auto* rows = new QVBoxLayout(bar);
+    rows->setContentsMargins(0, 0, 0, 0);
+    rows->setSpacing(4);
+    auto* h = new QHBoxLayout;
+    auto* view = new QHBoxLayout;
+    rows->addLayout(h);
+    rows->addLayout(view);
     auto* open = new QPushButton(tr("Open folder…"), bar);
     open->setToolTip(tr("A LUNA16 folder (subsetN/*.mhd, annotations.csv) or any folder of .mhd scans"));
     auto* cands = new QPushButton(tr("Candidates…"), bar);
@@ -240,9 +248,8 @@ QWidget* ReviewView::buildToolbar() {
         w->setFocusPolicy(Qt::NoFocus);  // keys stay with the slice view
         h->addWidget(w);
     }
-    h->addSpacing(12);
 
-    h->addWidget(new QLabel(tr("Window"), bar));
+    view->addWidget(new QLabel(tr("Window"), bar));
     presets_ = new QComboBox(bar);
     presets_->addItem(tr("Lung (W1500 L−600)"));
     presets_->addItem(tr("Mediastinum (W400 L40)"));
@@ -255,10 +262,10 @@ QWidget* ReviewView::buildToolbar() {
         const WindowLevel w = presetWindow(static_cast<WindowPreset>(i));
         for (SliceView* o : {axial_, coronal_, sagittal_}) o->setWindow(w);
     });
-    h->addWidget(presets_);
-    h->addSpacing(12);
+    view->addWidget(presets_);
+    view->addSpacing(12);
 
-    h->addWidget(new QLabel(tr("Score ≥"), bar));
+    view->addWidget(new QLabel(tr("Score ≥"), bar));
     threshold_ = new QSlider(Qt::Horizontal, bar);
     threshold_->setRange(0, 1000);
     threshold_->setMinimumWidth(140);
@@ -270,11 +277,11 @@ QWidget* ReviewView::buildToolbar() {
         thresholdLabel_->setText(QString::number(sliderToScore(v), 'f', 3));
         if (!updating_) Q_EMIT thresholdChanged(sliderToScore(v));
     });
-    h->addWidget(threshold_);
-    h->addWidget(thresholdLabel_);
-    h->addSpacing(12);
+    view->addWidget(threshold_);
+    view->addWidget(thresholdLabel_);
+    view->addSpacing(12);
 
-    h->addWidget(new QLabel(tr("Missed ⌀"), bar));
+    view->addWidget(new QLabel(tr("Missed ⌀"), bar));
     diameter_ = new QDoubleSpinBox(bar);
     diameter_->setRange(3, 60);
     diameter_->setDecimals(1);
@@ -282,7 +289,8 @@ QWidget* ReviewView::buildToolbar() {
     diameter_->setSuffix(tr(" mm"));
     diameter_->setFocusPolicy(Qt::ClickFocus);
     diameter_->setToolTip(tr("Diameter given to a nodule marked as missed (M, then click its centre)"));
-    h->addWidget(diameter_);
+    view->addWidget(diameter_);
+    view->addStretch(1);
 
     h->addStretch(1);
     busy_ = new QLabel(bar);
