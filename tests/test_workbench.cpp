@@ -12,6 +12,8 @@
 #include <QtTest/QtTest>
 
 #include <QApplication>
+#include <QGraphicsTextItem>
+#include <QGraphicsView>
 #include <QTranslator>
 
 #include <clocale>
@@ -252,6 +254,21 @@ class TestWorkbench final : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(w.chart(QStringLiteral("loss"))->visiblePointCount() >= 60, 120000);
     QTest::qWait(300);
     QVERIFY(w.grab().save(tmp() + QStringLiteral("/workbench_zh_CN.png")));
+    // Every vertical axis title reads in full: Qt Charts cut "数值" to "⋮" beside one-digit
+    // labels (loss "0", "5"; gradient norm "2").
+    for (const char* key : {"loss", "lr", "tokens_per_s", "grad_norm"}) {
+      int titles = 0;
+      for (auto* view : w.chart(QString::fromLatin1(key))->findChildren<QGraphicsView*>())
+        for (QGraphicsItem* item : view->scene()->items()) {
+          auto* text = dynamic_cast<QGraphicsTextItem*>(item);
+          if (!text || !text->isVisible() || text->rotation() != 270.0) continue;
+          ++titles;
+          QVERIFY2(text->toPlainText() == QStringLiteral("数值"),
+                   qPrintable(QString::fromLatin1(key) + ": y axis title '" +
+                              text->toPlainText() + "'"));
+        }
+      QVERIFY2(titles >= 1, key);
+    }
     w.stopAction()->trigger();
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
     r1::app::installLanguage(QStringLiteral("en"));

@@ -61,8 +61,12 @@ QString labelFormatFor(double interval, double magnitude)
 {
     if (magnitude >= 1e7 || (magnitude > 0 && magnitude < 1e-4))
         return QStringLiteral("%.4g");
+    // Single-digit labels get one decimal: Qt Charts keeps the vertical axis title only as wide
+    // as its labels plus "...", and a title taller than one digit is wide (a CJK "数值" became
+    // "⋮" beside labels "0" and "5").
     const int decimals = std::clamp(int(-std::floor(std::log10(interval) + 1e-9)), 0, 8);
-    return QStringLiteral("%.") + QString::number(decimals) + QStringLiteral("f");
+    const int shown = decimals == 0 && magnitude < 10 ? 1 : decimals;
+    return QStringLiteral("%.") + QString::number(shown) + QStringLiteral("f");
 }
 
 QString formatValue(double y) { return QString::number(y, 'g', 5); }
@@ -176,7 +180,7 @@ MetricChart::MetricChart(const QString& title, QWidget* parent) : QWidget(parent
     auto* bar = new QHBoxLayout;
     bar->setContentsMargins(6, 4, 6, 0);
     bar->addWidget(m_smoothingLabel);
-    bar->addWidget(m_smoothingSlider);
+    bar->addWidget(m_smoothingSlider, 1);  // up to its 140 px before the stretch takes the rest
     bar->addWidget(m_smoothingValue);
     bar->addSpacing(12);
     bar->addWidget(m_logYBox);
