@@ -210,7 +210,7 @@ __global__ void __launch_bounds__(kRowWarps * 32) combine_kernel(const CombineAr
   }
   // Two slots' packs loaded together, one pack a lane at a time: a 768-wide bf16 row of the
   // top-2 case is three rounds of two loads. Measured on an H200 (scratch variants, 32768 tokens):
-  // more packs a lane per round cost registers and occupancy and ran slower (62-66 % of copy
+  // more packs a lane per round cost registers and occupancy and ran slower (44-70 % of copy
   // bandwidth against 77 % for this, with 4 warps a block). Slots are still added in order.
   T* y = a.y + t * a.ld_y;
   for (int v = lane; v < nvec; v += 32) {
